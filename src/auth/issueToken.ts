@@ -1,0 +1,20 @@
+// A new bearer token: its public id, the full token string (shown once) and the argon2id
+// hash of its secret (the only thing stored).
+import { hashSecret } from './password';
+import { formatToken, newPublicId, newSecret, type TokenPrefix } from './tokenFormat';
+
+export interface IssuedToken {
+  publicId: string;
+  /** The whole token string. Return it to the caller once; never store or log it. */
+  token: string;
+  secretHash: string;
+}
+
+/**
+ * Pass the existing public id to regenerate: the id stays, so during a grace period the
+ * old and the new secret are both checked against the same row.
+ */
+export async function issueToken(prefix: TokenPrefix, publicId = newPublicId()): Promise<IssuedToken> {
+  const secret = newSecret();
+  return { publicId, token: formatToken(prefix, publicId, secret), secretHash: await hashSecret(secret) };
+}

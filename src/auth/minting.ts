@@ -1,0 +1,89 @@
+// The minting rule: a caller may create (or update, or regenerate) a token only if the
+// new token can do nothing the caller cannot do right now.
+import { badInput, forbidden } from '../errors';
+import type { Principal } from './principal';
+import { principalToken } from './principal';
+import type { Place, Reach, TokenScope } from './reach';
+import { type Role, lowerRole, requiredRole, roleAtLeast } from './roles';
+
+export interface TokenRequest {
+  kind: 'PERSONAL' | 'SERVICE';
+  role: Role | null;
+  scope: TokenScope | null;
+  expiresAt: Date | null;
+}
+
+/** The places a scope is made of: the lowest role over them is the role "everywhere in it". */
+export function placesOf(scope: TokenScope): Place[] {
+  switch (scope.type) {
+    case 'ORGANIZATION':
+      return [{ organizationId: scope.organizationId }];
+    case 'SPACE':
+      return [{ organizationId: scope.organizationId, spaceId: scope.spaceId }];
+    case 'BOARDS':
+      return scope.boardIds.map((boardId) => ({ organizationId: scope.organizationId, spaceId: scope.spaceId, boardId }));
+  }
+}
+
+/** The caller's role everywhere in a scope: the lowest over its places (null if any is out of reach). */
+export function roleEverywhereIn(reach: Reach, scope: TokenScope): Role | null {
+  let lowest: Role | null = null;
+  for (const place of placesOf(scope)) {
+    const role = reach.roleAt(place);
+    if (role == null) return null;
+    lowest = lowest == null ? role : lowerRole(lowest, role);
+  }
+  return lowest;
+}
+
+/** Throws FORBIDDEN (or BAD_USER_INPUT for an incomplete request) unless the caller may mint `request`. */
+export function assertMayMint(principal: Principal, reach: Reach, request: TokenRequest): void {
+  if (request.kind === 'SERVICE') assertMayMintService(reach, request);
+  else assertMayMintPersonal(principal, reach, request);
+  assertExpiryWithinCaller(principal, request.expiresAt);
+}
+
+function assertMayMintService(reach: Reach, request: TokenRequest) {
+  if (!request.role) throw badInput('A SERVICE token needs a role.');
+  if (!request.scope) throw badInput('A SERVICE token needs a scope: give organizationId, spaceId or boardIds.');
+  const callerRole = roleEverywhereIn(reach, request.scope);
+  const needed = requiredRole('mintServiceToken');
+  if (!roleAtLeast(callerRole, needed)) {
+    throw forbidden(`Minting SERVICE tokens needs ${needed} or OWNER in the whole scope; your role there is ${callerRole ?? 'none'}.`);
+  }
+  if (!roleAtLeast(callerRole, request.role)) {
+    throw forbidden(`You cannot grant ${request.role}: your role in this scope is ${callerRole}.`);
+  }
+}
+
+function assertMayMintPersonal(principal: Principal, reach: Reach, request: TokenRequest) {
+  if (principal.kind !== 'session' && principal.kind !== 'personal') {
+    throw forbidden('PERSONAL tokens are minted by a user (a session or a PERSONAL token), for that user.');
+  }
+  const caller = principalToken(principal);
+  if (caller?.scopeType && !request.scope) {
+    throw forbidden('Your token is scoped: the new token needs a scope inside yours.');
+  }
+  if (caller?.role && !request.role) {
+    throw forbidden(`Your token is capped at ${caller.role}: the new token needs a role of at most ${caller.role}.`);
+  }
+  if (caller?.role && request.role && !roleAtLeast(caller.role, request.role)) {
+    throw forbidden(`You cannot grant ${request.role}: your token is capped at ${caller.role}.`);
+  }
+  if (request.scope) {
+    const callerRole = roleEverywhereIn(reach, request.scope);
+    if (callerRole == null) throw forbidden('The scope is not inside what you can reach.');
+    if (request.role && !roleAtLeast(callerRole, request.role)) {
+      throw forbidden(`You cannot grant ${request.role}: your role in this scope is ${callerRole}.`);
+    }
+  }
+}
+
+/** A token with an expiry may only mint tokens that expire no later than itself. */
+function assertExpiryWithinCaller(principal: Principal, expiresAt: Date | null) {
+  const latest = principalToken(principal)?.expiresAt;
+  if (!latest) return;
+  if (!expiresAt || expiresAt > latest) {
+    throw forbidden(`Your token expires at ${latest.toISOString()}: the new token must expire no later than that.`);
+  }
+}

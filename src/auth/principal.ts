@@ -1,0 +1,42 @@
+// Who is calling, as one immutable value per request. Resolvers read this (and the Reach
+// derived from it); they never parse headers.
+import type { ApiToken, User } from '../generated/prisma/client';
+import type { TokenScope } from './reach';
+
+export type TokenWithBoards = ApiToken & { boards: { boardId: string }[] };
+
+export type Principal =
+  | { kind: 'anonymous' }
+  | { kind: 'session'; user: User; sessionId: string; expiresAt: Date }
+  | { kind: 'personal'; user: User; token: TokenWithBoards }
+  | { kind: 'service'; token: TokenWithBoards };
+
+/** The user a request acts as (null for anonymous and SERVICE tokens). */
+export function principalUser(principal: Principal): User | null {
+  return principal.kind === 'session' || principal.kind === 'personal' ? principal.user : null;
+}
+
+export function principalToken(principal: Principal): TokenWithBoards | null {
+  return principal.kind === 'personal' || principal.kind === 'service' ? principal.token : null;
+}
+
+/** A token's scope from its row, or null for an unscoped PERSONAL token. */
+export function scopeOf(token: TokenWithBoards): TokenScope | null {
+  const organizationId = token.organizationId;
+  if (!token.scopeType || !organizationId) return null;
+  switch (token.scopeType) {
+    case 'ORGANIZATION':
+      return { type: 'ORGANIZATION', organizationId };
+    case 'SPACE':
+      return { type: 'SPACE', organizationId, spaceId: token.spaceId! };
+    case 'BOARDS':
+      return { type: 'BOARDS', organizationId, spaceId: token.spaceId!, boardIds: token.boards.map((b) => b.boardId) };
+  }
+}
+
+/** The name audit events and item updates show for the caller. */
+export function actorName(principal: Principal): string {
+  if (principal.kind === 'service') return principal.token.name;
+  if (principal.kind === 'anonymous') return 'anonymous';
+  return principal.user.name;
+}

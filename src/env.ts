@@ -1,0 +1,69 @@
+// All configuration, parsed and validated once. Nothing else reads process.env.
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  SEED_DEMO_DATA: bool.optional(),
+  SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(28_800),
+  LAST_USED_FLUSH_SECONDS: z.coerce.number().int().min(1).max(60).default(15),
+  TOKEN_VERIFY_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  nodeEnv: Env['NODE_ENV'];
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  dbPoolSize: number;
+  /** Create the demo organization, owner and token on an empty database. */
+  seedDemoData: boolean;
+  sessionTtlSeconds: number;
+  lastUsedFlushSeconds: number;
+  tokenVerifyCacheSize: number;
+  shutdownTimeoutMs: number;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const env = parsed.data;
+  return {
+    nodeEnv: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    databaseUrl: env.DATABASE_URL,
+    dataDir: env.DATA_DIR,
+    dbPoolSize: env.DB_POOL_SIZE,
+    // Demo data is on by default, except in production where it must be asked for.
+    seedDemoData: env.SEED_DEMO_DATA ?? env.NODE_ENV !== 'production',
+    sessionTtlSeconds: env.SESSION_TTL_SECONDS,
+    lastUsedFlushSeconds: env.LAST_USED_FLUSH_SECONDS,
+    tokenVerifyCacheSize: env.TOKEN_VERIFY_CACHE_SIZE,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    logLevel: env.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,36 @@
+// The error codes of the spec, as GraphQLError factories. Anything thrown that is
+// not a GraphQLError is masked by yoga ("Unexpected error.").
+import { GraphQLError } from 'graphql';
+
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'BAD_USER_INPUT'
+  | 'RATE_LIMITED'
+  | 'SERVICE_UNAVAILABLE'
+  | 'INTERNAL_SERVER_ERROR';
+
+function error(code: ErrorCode, message: string, http?: { status: number; headers?: Record<string, string> }) {
+  return new GraphQLError(message, { extensions: http ? { code, http } : { code } });
+}
+
+/** No credential where one is needed. */
+export const unauthenticated = (message = 'Authentication required: send Authorization: Bearer <token>.') =>
+  error('UNAUTHENTICATED', message);
+
+/**
+ * A credential that cannot be used. Malformed, unknown and wrong-secret tokens all get
+ * exactly this, so the response is no oracle.
+ */
+export const invalidToken = (message = 'The bearer token is invalid.') =>
+  error('UNAUTHENTICATED', message, {
+    status: 401,
+    headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
+  });
+
+export const forbidden = (message = 'Your role does not allow this.') => error('FORBIDDEN', message);
+export const notFound = (what: string) => error('NOT_FOUND', `${what} not found.`);
+export const badInput = (message: string) => error('BAD_USER_INPUT', message);
+export const serviceUnavailable = () =>
+  error('SERVICE_UNAVAILABLE', 'The database cannot be reached. Try again shortly.', { status: 503 });

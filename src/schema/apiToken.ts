@@ -1,0 +1,368 @@
+// API tokens: the type, the caller's own list, and the lifecycle mutations (create, update,
+// revoke, delete, regenerate). The minting rule lives in auth/minting.ts.
+import { z } from 'zod';
+import { issueToken } from '../auth/issueToken';
+import { assertMayMint } from '../auth/minting';
+import { type Principal, principalToken, principalUser, scopeOf, type TokenWithBoards } from '../auth/principal';
+import type { TokenScope } from '../auth/reach';
+import { roleAtLeast, requiredRole } from '../auth/roles';
+import { API_TOKEN_PREFIX, maskToken } from '../auth/tokenFormat';
+import { recordAudit, type AuditAction } from '../audit';
+import type { Context } from '../context';
+import { badInput, notFound } from '../errors';
+import type { ApiToken as ApiTokenRow, Prisma } from '../generated/prisma/client';
+import { placeOfBoard, placeOfSpace } from '../loaders';
+import { builder } from './builder';
+import { RoleEnum, ScopeTypeEnum, TokenKindEnum, TokenStatusEnum } from './enums';
+import { idSchema, nameSchema, optionalText } from './validation';
+
+const MAX_GRACE_SECONDS = 86_400;
+const MAX_LIFETIME_SECONDS = 10 * 365 * 86_400;
+
+type TokenStatus = 'ACTIVE' | 'EXPIRED' | 'REVOKED';
+
+export function tokenStatus(token: Pick<ApiTokenRow, 'revokedAt' | 'expiresAt'>, now = new Date()): TokenStatus {
+  if (token.revokedAt) return 'REVOKED';
+  if (token.expiresAt && token.expiresAt <= now) return 'EXPIRED';
+  return 'ACTIVE';
+}
+
+/**
+ * Who may see a token in lists and manage it: its creator (the user, directly or through
+ * one of their PERSONAL tokens, or the token that minted it) and OWNERs of its organization.
+ */
+function managesToken(ctx: Context, token: Pick<ApiTokenRow, 'createdByUserId' | 'createdByTokenId' | 'organizationId'>) {
+  const user = principalUser(ctx.principal);
+  const caller = principalToken(ctx.principal);
+  if (user && token.createdByUserId === user.id) return true;
+  if (ctx.principal.kind === 'service' && caller && token.createdByTokenId === caller.id) return true;
+  return token.organizationId != null && roleAtLeast(ctx.reach.roleAt({ organizationId: token.organizationId }), requiredRole('manageOthersTokens'));
+}
+
+export const ApiToken = builder.prismaObject('ApiToken', {
+  // Seen by its manager, or by the request that authenticated with it (viewer.apiToken).
+  authScopes: (token, ctx) => ({ $any: { authenticated: principalToken(ctx.principal)?.id === token.id || managesToken(ctx, token) } }),
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    description: t.exposeString('description', { nullable: true }),
+    kind: t.expose('kind', { type: TokenKindEnum }),
+    role: t.expose('role', { type: RoleEnum, nullable: true, description: 'SERVICE: always set; PERSONAL: the optional cap.' }),
+    scopeType: t.expose('scopeType', { type: ScopeTypeEnum, nullable: true }),
+    organization: t.prismaField({
+      type: 'Organization',
+      nullable: true,
+      resolve: async (query, token, _args, ctx) => {
+        if (!token.organizationId || !ctx.reach.canSee({ organizationId: token.organizationId })) return null;
+        return ctx.prisma.organization.findUnique({ ...query, where: { id: token.organizationId } });
+      },
+    }),
+    space: t.prismaField({
+      type: 'Space',
+      nullable: true,
+      resolve: async (query, token, _args, ctx) => {
+        if (!token.spaceId) return null;
+        const space = await ctx.prisma.space.findUnique({ ...query, where: { id: token.spaceId } });
+        return space && ctx.reach.canSee(placeOfSpace(space)) ? space : null;
+      },
+    }),
+    boards: t.prismaField({
+      type: ['Board'],
+      description: 'The boards of a BOARDS-scoped token that the caller can see.',
+      resolve: async (query, token, _args, ctx) => {
+        const boards = await ctx.prisma.board.findMany({
+          ...query,
+          where: { tokenBoards: { some: { tokenId: token.id } } },
+          orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        });
+        return boards.filter((board) => ctx.reach.canSee(placeOfBoard(board)));
+      },
+    }),
+    maskedToken: t.string({ resolve: (token) => maskToken(token.publicId) }),
+    status: t.field({ type: TokenStatusEnum, resolve: (token) => tokenStatus(token) }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
+    lastUsedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'null = never used; accurate to within 60 seconds.',
+      resolve: (token, _args, ctx) => ctx.lastUsed.lastUsedAt(token.id, token.lastUsedAt),
+    }),
+    revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+    createdBy: t.relation('createdByUser', { nullable: true }),
+  }),
+});
+
+export const ApiTokenConnection = builder.connectionObject({ type: ApiToken, name: 'ApiTokenConnection' });
+
+export const ApiTokenFilter = builder.inputType('ApiTokenFilter', {
+  fields: (t) => ({
+    nameContains: t.string({ description: 'Case-insensitive.', validate: z.string().max(200).nullish() }),
+    status: t.field({ type: TokenStatusEnum }),
+  }),
+});
+
+export function apiTokenFilterWhere(filter: { nameContains?: string | null; status?: TokenStatus | null } | null | undefined) {
+  const now = new Date();
+  const where: Prisma.ApiTokenWhereInput[] = [];
+  if (filter?.nameContains) where.push({ name: { contains: filter.nameContains, mode: 'insensitive' } });
+  if (filter?.status === 'REVOKED') where.push({ revokedAt: { not: null } });
+  if (filter?.status === 'EXPIRED') where.push({ revokedAt: null, expiresAt: { lte: now } });
+  if (filter?.status === 'ACTIVE') where.push({ revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] });
+  return { AND: where };
+}
+
+/** The tokens the caller created: as a user (directly or through a PERSONAL token), or as a minting SERVICE token. */
+function createdByCaller(principal: Principal): Prisma.ApiTokenWhereInput {
+  if (principal.kind === 'service') return { createdByTokenId: principal.token.id };
+  const user = principalUser(principal);
+  return user ? { createdByUserId: user.id } : { id: { in: [] } };
+}
+
+builder.queryField('apiTokens', (t) =>
+  t.prismaConnection(
+    {
+      type: 'ApiToken',
+      cursor: 'id',
+      description: 'Tokens the caller created (as a user, or as a token minting tokens), newest first.',
+      args: { filter: t.arg({ type: ApiTokenFilter }) },
+      resolve: (query, _root, args, ctx) =>
+        ctx.prisma.apiToken.findMany({
+          ...query,
+          where: { AND: [createdByCaller(ctx.principal), apiTokenFilterWhere(args.filter)] },
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        }),
+    },
+    ApiTokenConnection,
+  ),
+);
+
+const CreateApiTokenInput = builder.inputType('CreateApiTokenInput', {
+  fields: (t) => ({
+    name: t.string({ required: true, validate: nameSchema('The name') }),
+    description: t.string({ validate: optionalText('The description', 1000) }),
+    kind: t.field({ type: TokenKindEnum, defaultValue: 'SERVICE' }),
+    role: t.field({ type: RoleEnum, description: 'Required for SERVICE; optional cap for PERSONAL.' }),
+    organizationId: t.id({ description: 'Scope ORGANIZATION.', validate: idSchema.nullish() }),
+    spaceId: t.id({ description: 'Scope SPACE.', validate: idSchema.nullish() }),
+    boardIds: t.idList({
+      description: 'Scope BOARDS (all in one space).',
+      validate: z.array(idSchema).min(1, 'boardIds must name at least one board.').max(100, 'At most 100 boards.').nullish(),
+    }),
+    expiresAt: t.field({ type: 'DateTime', description: 'At most one of expiresAt / expiresInSeconds.' }),
+    expiresInSeconds: t.int({
+      validate: z
+        .number()
+        .int()
+        .min(1, 'expiresInSeconds must be positive.')
+        .max(MAX_LIFETIME_SECONDS, `expiresInSeconds must be at most ${MAX_LIFETIME_SECONDS} (10 years).`)
+        .nullish(),
+    }),
+  }),
+});
+
+const UpdateApiTokenInput = builder.inputType('UpdateApiTokenInput', {
+  fields: (t) => ({
+    id: t.id({ required: true, validate: idSchema }),
+    name: t.string({ validate: nameSchema('The name').nullish() }),
+    description: t.string({ validate: optionalText('The description', 1000) }),
+    role: t.field({ type: RoleEnum, description: 'Change permissions; never above what the caller may grant.' }),
+  }),
+});
+
+const CreateApiTokenPayload = builder.objectRef<{ apiToken: TokenWithBoards; secret: string }>('CreateApiTokenPayload').implement({
+  fields: (t) => ({
+    apiToken: t.field({ type: ApiToken, resolve: (p) => p.apiToken }),
+    secret: t.exposeString('secret', { description: 'The full token: returned here once, never again.' }),
+  }),
+});
+
+type ScopeInput = { organizationId?: string | number | null; spaceId?: string | number | null; boardIds?: (string | number)[] | null };
+
+/** The scope an input names, checked to exist and be visible (NOT_FOUND otherwise). */
+async function resolveScope(ctx: Context, input: ScopeInput): Promise<TokenScope | null> {
+  const given = [input.organizationId != null, input.spaceId != null, input.boardIds != null].filter(Boolean).length;
+  if (given > 1) throw badInput('Give at most one of organizationId, spaceId and boardIds: they are alternative scopes.');
+  if (input.organizationId != null) {
+    const organizationId = String(input.organizationId);
+    const org = await ctx.loaders.organization(organizationId);
+    if (!org || !ctx.reach.canSee({ organizationId })) throw notFound('Organization');
+    return { type: 'ORGANIZATION', organizationId };
+  }
+  if (input.spaceId != null) {
+    const space = await ctx.loaders.space(String(input.spaceId));
+    if (!space || !ctx.reach.canSee(placeOfSpace(space))) throw notFound('Space');
+    return { type: 'SPACE', organizationId: space.organizationId, spaceId: space.id };
+  }
+  if (input.boardIds != null) {
+    const ids = [...new Set(input.boardIds.map(String))];
+    const boards = await Promise.all(ids.map((id) => ctx.loaders.board(id)));
+    for (const [i, board] of boards.entries()) {
+      if (!board || !ctx.reach.canSee(placeOfBoard(board))) throw notFound(`Board ${ids[i]}`);
+    }
+    const spaces = new Set(boards.map((b) => b!.spaceId));
+    if (spaces.size > 1) throw badInput('All boards of a BOARDS-scoped token must be in one space.');
+    const first = boards[0]!;
+    return { type: 'BOARDS', organizationId: first.organizationId, spaceId: first.spaceId, boardIds: ids };
+  }
+  return null;
+}
+
+function resolveExpiry(input: { expiresAt?: Date | null; expiresInSeconds?: number | null }, now: Date): Date | null {
+  if (input.expiresAt != null && input.expiresInSeconds != null) {
+    throw badInput('Give at most one of expiresAt and expiresInSeconds.');
+  }
+  if (input.expiresInSeconds != null) return new Date(now.getTime() + input.expiresInSeconds * 1000);
+  if (input.expiresAt != null) {
+    if (input.expiresAt <= now) throw badInput(`expiresAt (${input.expiresAt.toISOString()}) is in the past.`);
+    if (input.expiresAt.getTime() - now.getTime() > MAX_LIFETIME_SECONDS * 1000) throw badInput('expiresAt must be within 10 years.');
+    return input.expiresAt;
+  }
+  return null;
+}
+
+/** A token the caller manages, with its boards (NOT_FOUND for anything else: it does not exist for them). */
+async function managedToken(ctx: Context, id: string | number): Promise<TokenWithBoards> {
+  const token = await ctx.loaders.apiToken(String(id));
+  if (!token || !managesToken(ctx, token)) throw notFound('API token');
+  return token;
+}
+
+const withBoards = { boards: { select: { boardId: true } } } as const;
+
+function audit(ctx: Context, db: Prisma.TransactionClient, action: AuditAction, token: { id: string; organizationId: string | null }) {
+  return recordAudit(db, ctx.principal, { action, organizationId: token.organizationId, targetId: token.id });
+}
+
+
+builder.mutationFields((t) => ({
+  createApiToken: t.field({
+    type: CreateApiTokenPayload,
+    args: { input: t.arg({ type: CreateApiTokenInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const now = new Date();
+      const kind = input.kind ?? 'SERVICE';
+      const expiresAt = resolveExpiry(input, now);
+      const scope = await resolveScope(ctx, input);
+      const role = input.role ?? null;
+      assertMayMint(ctx.principal, ctx.reach, { kind, role, scope, expiresAt });
+      const issued = await issueToken(API_TOKEN_PREFIX);
+      const user = principalUser(ctx.principal);
+      const apiToken = await ctx.prisma.$transaction(async (tx) => {
+        const created = await tx.apiToken.create({
+          data: {
+            publicId: issued.publicId,
+            secretHash: issued.secretHash,
+            name: input.name,
+            description: input.description ?? null,
+            kind,
+            role,
+            scopeType: scope?.type ?? null,
+            organizationId: scope?.organizationId ?? null,
+            spaceId: scope && scope.type !== 'ORGANIZATION' ? scope.spaceId : null,
+            boards: scope?.type === 'BOARDS' ? { create: scope.boardIds.map((boardId) => ({ boardId })) } : undefined,
+            userId: kind === 'PERSONAL' ? user!.id : null,
+            createdByUserId: user?.id ?? null,
+            createdByTokenId: principalToken(ctx.principal)?.id ?? null,
+            expiresAt,
+          },
+          include: withBoards,
+        });
+        await audit(ctx, tx, 'token.created', created);
+        return created;
+      });
+      return { apiToken, secret: issued.token };
+    },
+  }),
+  updateApiToken: t.field({
+    type: ApiToken,
+    args: { input: t.arg({ type: UpdateApiTokenInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const token = await managedToken(ctx, input.id);
+      if (input.role != null && input.role !== token.role) {
+        assertMayMint(ctx.principal, ctx.reach, { kind: token.kind, role: input.role, scope: scopeOf(token), expiresAt: token.expiresAt });
+      }
+      return ctx.prisma.$transaction(async (tx) => {
+        const updated = await tx.apiToken.update({
+          where: { id: token.id },
+          data: {
+            ...(input.name != null && { name: input.name }),
+            ...(input.description !== undefined && { description: input.description }),
+            ...(input.role != null && { role: input.role }),
+          },
+          include: withBoards,
+        });
+        await audit(ctx, tx, 'token.updated', updated);
+        return updated;
+      });
+    },
+  }),
+  revokeApiToken: t.field({
+    type: ApiToken,
+    description: 'Stops working at once; stays listed with status REVOKED.',
+    args: { id: t.arg.id({ required: true, validate: idSchema }) },
+    resolve: async (_root, { id }, ctx) => {
+      const token = await managedToken(ctx, id);
+      if (token.revokedAt) return token;
+      return ctx.prisma.$transaction(async (tx) => {
+        const revoked = await tx.apiToken.update({
+          where: { id: token.id },
+          data: { revokedAt: new Date(), previousSecretHash: null, previousSecretExpiresAt: null },
+          include: withBoards,
+        });
+        await audit(ctx, tx, 'token.revoked', revoked);
+        return revoked;
+      });
+    },
+  }),
+  deleteApiToken: t.id({
+    description: 'Stops working at once; gone from lists.',
+    args: { id: t.arg.id({ required: true, validate: idSchema }) },
+    resolve: async (_root, { id }, ctx) => {
+      const token = await managedToken(ctx, id);
+      await ctx.prisma.$transaction(async (tx) => {
+        await tx.apiToken.delete({ where: { id: token.id } });
+        await audit(ctx, tx, 'token.deleted', token);
+      });
+      return token.id;
+    },
+  }),
+  regenerateApiToken: t.field({
+    type: CreateApiTokenPayload,
+    description: 'A new secret for the same token; the old one stops working at once, or after gracePeriodSeconds (at most 86400).',
+    args: {
+      id: t.arg.id({ required: true, validate: idSchema }),
+      gracePeriodSeconds: t.arg.int({
+        defaultValue: 0,
+        validate: z
+          .number()
+          .int()
+          .min(0, 'gracePeriodSeconds must not be negative.')
+          .max(MAX_GRACE_SECONDS, `gracePeriodSeconds must be at most ${MAX_GRACE_SECONDS}.`)
+          .nullish(),
+      }),
+    },
+    resolve: async (_root, { id, gracePeriodSeconds }, ctx) => {
+      const token = await managedToken(ctx, id);
+      if (token.revokedAt) throw badInput('This token is revoked: create a new one instead.');
+      // The caller receives the new secret, so it must be allowed to hold this token.
+      assertMayMint(ctx.principal, ctx.reach, { kind: token.kind, role: token.role, scope: scopeOf(token), expiresAt: token.expiresAt });
+      const issued = await issueToken(API_TOKEN_PREFIX, token.publicId);
+      const grace = gracePeriodSeconds ?? 0;
+      const apiToken = await ctx.prisma.$transaction(async (tx) => {
+        const regenerated = await tx.apiToken.update({
+          where: { id: token.id },
+          data: {
+            secretHash: issued.secretHash,
+            previousSecretHash: grace > 0 ? token.secretHash : null,
+            previousSecretExpiresAt: grace > 0 ? new Date(Date.now() + grace * 1000) : null,
+          },
+          include: withBoards,
+        });
+        await audit(ctx, tx, 'token.regenerated', regenerated);
+        return regenerated;
+      });
+      return { apiToken, secret: issued.token };
+    },
+  }),
+}));

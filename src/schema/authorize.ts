@@ -1,0 +1,43 @@
+// Field-level authorization for operations on one target: the target is looked up (once per
+// request, through the loaders); out of reach it does not exist (NOT_FOUND); in reach, the
+// operation's role from the roles table is required there (scope-auth answers FORBIDDEN).
+import type { Context } from '../context';
+import type { Place } from '../auth/reach';
+import { OPERATIONS, type Operation, requiredRole } from '../auth/roles';
+import { notFound } from '../errors';
+import { placeOfBoard, placeOfItem, placeOfSpace } from '../loaders';
+
+type Locate<Args> = (args: Args, ctx: Context) => Promise<Place | null>;
+
+export function requireRoleOn<Args>(operation: Operation, what: string, locate: Locate<Args>) {
+  return async (_parent: unknown, args: Args, ctx: Context) => {
+    const place = await locate(args, ctx);
+    if (!place || !ctx.reach.canSee(place)) throw notFound(what);
+    const where = OPERATIONS[operation].level === 'organization' ? { organizationId: place.organizationId } : place;
+    return { role: { place: where, role: requiredRole(operation) } };
+  };
+}
+
+/** Where things are, by id (null when unknown). */
+export const locate = {
+  organization: async (ctx: Context, id: string): Promise<Place | null> =>
+    (await ctx.loaders.organization(id)) ? { organizationId: id } : null,
+  space: async (ctx: Context, id: string) => {
+    const space = await ctx.loaders.space(id);
+    return space ? placeOfSpace(space) : null;
+  },
+  board: async (ctx: Context, id: string) => {
+    const board = await ctx.loaders.board(id);
+    return board ? placeOfBoard(board) : null;
+  },
+  item: async (ctx: Context, id: string) => {
+    const item = await ctx.loaders.item(id);
+    return item ? placeOfItem(item) : null;
+  },
+};
+
+/** The row, when it exists and the caller can see it (else NOT_FOUND). For resolvers after authScopes. */
+export async function visibleOrNotFound<T>(row: T | null, place: (row: T) => Place, ctx: Context, what: string): Promise<T> {
+  if (!row || !ctx.reach.canSee(place(row))) throw notFound(what);
+  return row;
+}

@@ -1,0 +1,86 @@
+// Boards: the board(id) query, createBoard, updateBoard, deleteBoard.
+import { placeOfBoard } from '../loaders';
+import { locate, requireRoleOn } from './authorize';
+import { builder } from './builder';
+import { ItemConnection } from './item';
+import { idSchema, nameSchema } from './validation';
+import { z } from 'zod';
+
+export const Board = builder.prismaObject('Board', {
+  authScopes: (board) => ({ visible: placeOfBoard(board) }),
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    space: t.relation('space'),
+    items: t.relatedConnection(
+      'items',
+      {
+        cursor: 'id',
+        args: { status: t.arg.string({ description: 'Only items with exactly this status.', validate: z.string().max(200).nullish() }) },
+        query: (args) => ({
+          where: args.status == null ? {} : { status: args.status },
+          orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        }),
+      },
+      ItemConnection,
+    ),
+  }),
+});
+
+export const BoardConnection = builder.connectionObject({ type: Board, name: 'BoardConnection' });
+
+builder.queryField('board', (t) =>
+  t.prismaField({
+    type: 'Board',
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _root, { id }, ctx) => {
+      const board = await ctx.prisma.board.findUnique({ ...query, where: { id: String(id) } });
+      return board && ctx.reach.canSee(placeOfBoard(board)) ? board : null;
+    },
+  }),
+);
+
+const CreateBoardInput = builder.inputType('CreateBoardInput', {
+  fields: (t) => ({
+    spaceId: t.id({ required: true, validate: idSchema }),
+    name: t.string({ required: true, validate: nameSchema('The name') }),
+  }),
+});
+
+const UpdateBoardInput = builder.inputType('UpdateBoardInput', {
+  fields: (t) => ({
+    id: t.id({ required: true, validate: idSchema }),
+    name: t.string({ required: true, validate: nameSchema('The name') }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createBoard: t.prismaField({
+    type: 'Board',
+    args: { input: t.arg({ type: CreateBoardInput, required: true }) },
+    authScopes: requireRoleOn('createBoard', 'Space', ({ input }, ctx) => locate.space(ctx, String(input.spaceId))),
+    resolve: async (query, _root, { input }, ctx) => {
+      const space = (await ctx.loaders.space(String(input.spaceId)))!;
+      return ctx.prisma.board.create({
+        ...query,
+        data: { spaceId: space.id, organizationId: space.organizationId, name: input.name },
+      });
+    },
+  }),
+  updateBoard: t.prismaField({
+    type: 'Board',
+    args: { input: t.arg({ type: UpdateBoardInput, required: true }) },
+    authScopes: requireRoleOn('updateBoard', 'Board', ({ input }, ctx) => locate.board(ctx, String(input.id))),
+    resolve: (query, _root, { input }, ctx) =>
+      ctx.prisma.board.update({ ...query, where: { id: String(input.id) }, data: { name: input.name } }),
+  }),
+  deleteBoard: t.id({
+    args: { id: t.arg.id({ required: true, validate: idSchema }) },
+    authScopes: requireRoleOn('deleteBoard', 'Board', ({ id }, ctx) => locate.board(ctx, String(id))),
+    resolve: async (_root, { id }, ctx) => {
+      await ctx.prisma.board.delete({ where: { id: String(id) } });
+      return String(id);
+    },
+  }),
+}));

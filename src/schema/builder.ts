@@ -1,0 +1,102 @@
+// The Pothos builder: plugins, the Context type, and the auth-scope *definitions*.
+// No types live here: each domain file defines its own.
+import SchemaBuilder from '@pothos/core';
+import PrismaPlugin from '@pothos/plugin-prisma';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ValidationPlugin from '@pothos/plugin-validation';
+import { GraphQLError, Kind } from 'graphql';
+import { z } from 'zod';
+import type PrismaTypes from '../generated/pothos-types';
+import { getDatamodel } from '../generated/pothos-types';
+import type { Context } from '../context';
+import type { Place } from '../auth/reach';
+import { type Role, roleAtLeast } from '../auth/roles';
+import { badInput, forbidden, unauthenticated } from '../errors';
+
+const MAX_PAGE_SIZE = 100;
+const pageSize = z
+  .number()
+  .int()
+  .min(1, `first must be between 1 and ${MAX_PAGE_SIZE}`)
+  .max(MAX_PAGE_SIZE, `first must be between 1 and ${MAX_PAGE_SIZE}`);
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  PrismaTypes: PrismaTypes;
+  AuthScopes: {
+    /** Any valid credential. */
+    authenticated: boolean;
+    /** A session or a PERSONAL token with neither scope nor cap below OWNER: the user's full rights. */
+    unrestrictedUser: boolean;
+    /** The place is inside, or a parent of something inside, the caller's reach. */
+    visible: Place;
+    /** The caller has at least `role` over the whole of `place`. */
+    role: { place: Place; role: Role };
+  };
+  Scalars: { DateTime: { Input: Date; Output: Date } };
+  DefaultFieldNullability: false;
+  DefaultEdgesNullability: { list: false; items: false };
+  DefaultNodeNullability: false;
+}>({
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ValidationPlugin],
+  defaultFieldNullability: false,
+  prisma: {
+    client: (ctx) => ctx.prisma,
+    dmmf: getDatamodel(),
+    onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'error',
+  },
+  relay: {
+    cursorType: 'String',
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+    edgesFieldOptions: { nullable: { list: false, items: false } },
+    nodeFieldOptions: { nullable: false },
+    firstArgOptions: { defaultValue: 50, validate: pageSize },
+    lastArgOptions: { validate: pageSize },
+  },
+  validation: {
+    validationError: (failure) => badInput(failure.issues.map((issue) => issue.message).join('; ')),
+  },
+  scopeAuth: {
+    authScopes: async (ctx) => ({
+      authenticated: ctx.principal.kind !== 'anonymous',
+      unrestrictedUser:
+        ctx.principal.kind === 'session' ||
+        (ctx.principal.kind === 'personal' &&
+          !ctx.principal.token.scopeType &&
+          (ctx.principal.token.role == null || ctx.principal.token.role === 'OWNER')),
+      visible: (place) => ctx.reach.canSee(place),
+      role: ({ place, role }) => roleAtLeast(ctx.reach.roleAt(place), role),
+    }),
+    cacheKey: (value) => JSON.stringify(value),
+    unauthorizedError: (_parent, ctx, _info, result) => {
+      if (ctx.principal.kind === 'anonymous') return unauthenticated();
+      const failure = result.failure as { kind?: string; scope?: string; parameter?: unknown };
+      if (failure.kind === 'AuthScope' && failure.scope === 'role') {
+        const { place, role } = failure.parameter as { place: Place; role: Role };
+        return forbidden(`This needs the ${role} role here; yours is ${ctx.reach.roleAt(place) ?? 'none'}.`);
+      }
+      return forbidden(result.message === 'Unauthorized' ? undefined : result.message);
+    },
+  },
+});
+
+builder.scalarType('DateTime', {
+  description: 'An ISO-8601 date and time, e.g. 2026-01-31T12:00:00.000Z',
+  serialize: (value) => value.toISOString(),
+  parseValue: (value) => parseDateTime(value),
+  parseLiteral: (ast) => {
+    if (ast.kind !== Kind.STRING) throw badInput('A DateTime is an ISO-8601 string.');
+    return parseDateTime(ast.value);
+  },
+});
+
+function parseDateTime(value: unknown): Date {
+  const date = typeof value === 'string' ? new Date(value) : new Date(NaN);
+  if (Number.isNaN(date.getTime())) throw new GraphQLError(`Not an ISO-8601 date and time: ${JSON.stringify(value)}`, { extensions: { code: 'BAD_USER_INPUT' } });
+  return date;
+}
+
+builder.queryType({ authScopes: { authenticated: true } });
+builder.mutationType({ authScopes: { authenticated: true } });

@@ -1,0 +1,124 @@
+// Items and their updates: item(id), createItem, updateItem, deleteItem, postItemUpdate.
+import { z } from 'zod';
+import { actorName } from '../auth/principal';
+import { placeOfItem } from '../loaders';
+import { locate, requireRoleOn } from './authorize';
+import { builder } from './builder';
+import { idSchema, nameSchema } from './validation';
+
+const status = z.string().trim().max(200, 'The status must be at most 200 characters.').nullish();
+
+export const Item = builder.prismaObject('Item', {
+  // The board's place comes with every item, for the visibility check below.
+  include: { board: { select: { spaceId: true, organizationId: true } } },
+  authScopes: (item) => ({ visible: placeOfItem(item) }),
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    status: t.exposeString('status', { nullable: true }),
+    board: t.relation('board'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    updates: t.relatedConnection(
+      'updates',
+      { cursor: 'id', description: 'Newest first.', query: { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] } },
+      ItemUpdateConnection,
+    ),
+  }),
+});
+
+export const ItemConnection = builder.connectionObject({ type: Item, name: 'ItemConnection' });
+
+export const ItemUpdate = builder.prismaObject('ItemUpdate', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    body: t.exposeString('body'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    authorName: t.exposeString('authorName', { description: "The user's name, or the token's name for a SERVICE token." }),
+  }),
+});
+
+export const ItemUpdateConnection = builder.connectionObject({ type: ItemUpdate, name: 'ItemUpdateConnection' });
+
+builder.queryField('item', (t) =>
+  t.prismaField({
+    type: 'Item',
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _root, { id }, ctx) => {
+      const item = await ctx.prisma.item.findUnique({
+        ...query,
+        where: { id: String(id) },
+        include: { ...(query.include ?? {}), board: { select: { spaceId: true, organizationId: true } } },
+      });
+      return item && ctx.reach.canSee(placeOfItem(item)) ? item : null;
+    },
+  }),
+);
+
+const CreateItemInput = builder.inputType('CreateItemInput', {
+  fields: (t) => ({
+    boardId: t.id({ required: true, validate: idSchema }),
+    name: t.string({ required: true, validate: nameSchema('The name') }),
+    status: t.string({ validate: status }),
+  }),
+});
+
+const UpdateItemInput = builder.inputType('UpdateItemInput', {
+  fields: (t) => ({
+    id: t.id({ required: true, validate: idSchema }),
+    name: t.string({ validate: nameSchema('The name').nullish() }),
+    status: t.string({ validate: status }),
+  }),
+});
+
+const PostItemUpdateInput = builder.inputType('PostItemUpdateInput', {
+  fields: (t) => ({
+    itemId: t.id({ required: true, validate: idSchema }),
+    body: t.string({
+      required: true,
+      validate: z.string().trim().min(1, 'The body must not be empty.').max(10_000, 'The body must be at most 10000 characters.'),
+    }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createItem: t.prismaField({
+    type: 'Item',
+    args: { input: t.arg({ type: CreateItemInput, required: true }) },
+    authScopes: requireRoleOn('createItem', 'Board', ({ input }, ctx) => locate.board(ctx, String(input.boardId))),
+    resolve: (query, _root, { input }, ctx) =>
+      ctx.prisma.item.create({ ...query, data: { boardId: String(input.boardId), name: input.name, status: input.status ?? null } }),
+  }),
+  updateItem: t.prismaField({
+    type: 'Item',
+    args: { input: t.arg({ type: UpdateItemInput, required: true }) },
+    authScopes: requireRoleOn('updateItem', 'Item', ({ input }, ctx) => locate.item(ctx, String(input.id))),
+    resolve: (query, _root, { input }, ctx) =>
+      ctx.prisma.item.update({
+        ...query,
+        where: { id: String(input.id) },
+        // An omitted field stays as it is; status: null clears the status.
+        data: { ...(input.name != null && { name: input.name }), ...(input.status !== undefined && { status: input.status }) },
+      }),
+  }),
+  deleteItem: t.id({
+    args: { id: t.arg.id({ required: true, validate: idSchema }) },
+    authScopes: requireRoleOn('deleteItem', 'Item', ({ id }, ctx) => locate.item(ctx, String(id))),
+    resolve: async (_root, { id }, ctx) => {
+      await ctx.prisma.item.delete({ where: { id: String(id) } });
+      return String(id);
+    },
+  }),
+  postItemUpdate: t.prismaField({
+    type: 'ItemUpdate',
+    description: 'Append-only reporting (e.g. CI results): needs AGENT on the item\'s board.',
+    args: { input: t.arg({ type: PostItemUpdateInput, required: true }) },
+    authScopes: requireRoleOn('postItemUpdate', 'Item', ({ input }, ctx) => locate.item(ctx, String(input.itemId))),
+    resolve: (query, _root, { input }, ctx) =>
+      ctx.prisma.itemUpdate.create({
+        ...query,
+        data: { itemId: String(input.itemId), body: input.body, authorName: actorName(ctx.principal) },
+      }),
+  }),
+}));

@@ -1,0 +1,215 @@
+// Organizations and their memberships: queries, createOrganization, addMember, removeMember.
+import { z } from 'zod';
+import { principalUser } from '../auth/principal';
+import { requiredRole, type Role } from '../auth/roles';
+import { recordAudit } from '../audit';
+import type { Context } from '../context';
+import { badInput, notFound } from '../errors';
+import type { Prisma } from '../generated/prisma/client';
+import { ApiTokenConnection, ApiTokenFilter, apiTokenFilterWhere } from './apiToken';
+import { AuditEventConnection } from './audit';
+import { locate, requireRoleOn } from './authorize';
+import { builder } from './builder';
+import { RoleEnum } from './enums';
+import { SpaceConnection } from './space';
+import { idSchema, nameSchema } from './validation';
+
+const newestFirst = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
+const oldestFirst = [{ createdAt: 'asc' as const }, { id: 'asc' as const }];
+
+/** An OWNER-only field of an organization (FORBIDDEN below OWNER; the organization then reads null). */
+const ownerOnly = (operation: 'readMembers' | 'readOrganizationApiTokens' | 'readAuditEvents') => (org: { id: string }) => ({
+  role: { place: { organizationId: org.id }, role: requiredRole(operation) },
+});
+
+export const Organization = builder.prismaObject('Organization', {
+  // Defence in depth: whatever resolver returns an organization, it must be visible.
+  authScopes: (org) => ({ visible: { organizationId: org.id } }),
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    viewerRole: t.field({
+      type: RoleEnum,
+      nullable: true,
+      description: "The caller's role over the whole organization (null if only parts are visible).",
+      resolve: (org, _args, ctx) => ctx.reach.roleAt({ organizationId: org.id }),
+    }),
+    spaces: t.relatedConnection(
+      'spaces',
+      {
+        cursor: 'id',
+        query: (_args, ctx) => {
+          const visible = ctx.reach.spaceFilter();
+          return {
+            where: { OR: [{ organizationId: { in: visible.organizationIds } }, { id: { in: visible.spaceIds } }] },
+            orderBy: oldestFirst,
+          };
+        },
+      },
+      SpaceConnection,
+    ),
+    members: t.relatedConnection(
+      'memberships',
+      { cursor: 'id', authScopes: ownerOnly('readMembers'), query: { orderBy: oldestFirst } },
+      MembershipConnection,
+    ),
+    apiTokens: t.relatedConnection(
+      'apiTokens',
+      {
+        cursor: 'id',
+        description: 'Every token of the organization (OWNER only), newest first.',
+        authScopes: ownerOnly('readOrganizationApiTokens'),
+        args: { filter: t.arg({ type: ApiTokenFilter }) },
+        query: (args) => ({ where: apiTokenFilterWhere(args.filter), orderBy: newestFirst }),
+      },
+      ApiTokenConnection,
+    ),
+    auditEvents: t.relatedConnection(
+      'auditEvents',
+      { cursor: 'id', authScopes: ownerOnly('readAuditEvents'), query: { orderBy: newestFirst } },
+      AuditEventConnection,
+    ),
+  }),
+});
+
+export const OrganizationConnection = builder.connectionObject({ type: Organization, name: 'OrganizationConnection' });
+
+export const Membership = builder.prismaObject('Membership', {
+  fields: (t) => ({
+    user: t.relation('user'),
+    role: t.expose('role', { type: RoleEnum }),
+    space: t.relation('space', { nullable: true, description: 'null: organization-wide membership' }),
+  }),
+});
+
+export const MembershipConnection = builder.connectionObject({ type: Membership, name: 'MembershipConnection' });
+
+builder.queryFields((t) => ({
+  organizations: t.prismaConnection(
+    {
+      type: 'Organization',
+      cursor: 'id',
+      resolve: (query, _root, _args, ctx) =>
+        ctx.prisma.organization.findMany({ ...query, where: { id: { in: ctx.reach.organizationIds() } }, orderBy: oldestFirst }),
+    },
+    OrganizationConnection,
+  ),
+  organization: t.prismaField({
+    type: 'Organization',
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _root, { id }, ctx) => {
+      if (!ctx.reach.canSee({ organizationId: String(id) })) return null;
+      return ctx.prisma.organization.findUnique({ ...query, where: { id: String(id) } });
+    },
+  }),
+}));
+
+const CreateOrganizationInput = builder.inputType('CreateOrganizationInput', {
+  fields: (t) => ({ name: t.string({ required: true, validate: nameSchema('The name') }) }),
+});
+
+const AddMemberInput = builder.inputType('AddMemberInput', {
+  fields: (t) => ({
+    organizationId: t.id({ required: true, validate: idSchema }),
+    email: t.string({ required: true, validate: z.string().max(254).transform((v) => v.trim().toLowerCase()) }),
+    role: t.field({ type: RoleEnum, required: true }),
+    spaceId: t.id({ description: 'Set for a membership of one space; omit for organization-wide.', validate: idSchema.nullish() }),
+  }),
+});
+
+const RemoveMemberInput = builder.inputType('RemoveMemberInput', {
+  fields: (t) => ({
+    organizationId: t.id({ required: true, validate: idSchema }),
+    userId: t.id({ required: true, validate: idSchema }),
+    spaceId: t.id({ validate: idSchema.nullish() }),
+  }),
+});
+
+/** The membership level an input names: the organization, or one space of it. */
+async function membershipPlace(ctx: Context, input: { organizationId: string | number; spaceId?: string | number | null }) {
+  const organizationId = String(input.organizationId);
+  if (!(await locate.organization(ctx, organizationId))) return null;
+  if (input.spaceId == null) return { organizationId };
+  const space = await locate.space(ctx, String(input.spaceId));
+  return space && space.organizationId === organizationId ? space : null;
+}
+
+/** An organization keeps at least one organization-wide OWNER. */
+async function assertNotLastOwner(
+  tx: Prisma.TransactionClient,
+  membership: { organizationId: string; spaceId: string | null; role: Role; id: string },
+) {
+  if (membership.spaceId != null || membership.role !== 'OWNER') return;
+  const otherOwners = await tx.membership.count({
+    where: { organizationId: membership.organizationId, spaceId: null, role: 'OWNER', id: { not: membership.id } },
+  });
+  if (otherOwners === 0) throw badInput('An organization needs at least one organization-wide OWNER: add another first.');
+}
+
+builder.mutationFields((t) => ({
+  createOrganization: t.prismaField({
+    type: 'Organization',
+    description: 'The caller (a user) becomes its OWNER. Not for SERVICE tokens or scoped/capped PERSONAL tokens.',
+    authScopes: { unrestrictedUser: true },
+    args: { input: t.arg({ type: CreateOrganizationInput, required: true }) },
+    resolve: async (query, _root, { input }, ctx) => {
+      const user = principalUser(ctx.principal)!;
+      const organization = await ctx.prisma.organization.create({
+        ...query,
+        data: { name: input.name, memberships: { create: { userId: user.id, role: 'OWNER' } } },
+      });
+      ctx.reach.add({ organizationId: organization.id, role: 'OWNER' });
+      return organization;
+    },
+  }),
+  addMember: t.prismaField({
+    type: 'Membership',
+    description: 'Adds a membership, or changes the role of an existing one at that level.',
+    args: { input: t.arg({ type: AddMemberInput, required: true }) },
+    authScopes: requireRoleOn('addMember', 'Organization or space', ({ input }, ctx) => membershipPlace(ctx, input)),
+    resolve: async (query, _root, { input }, ctx) => {
+      const place = (await membershipPlace(ctx, input))!;
+      const user = await ctx.prisma.user.findUnique({ where: { email: input.email } });
+      if (!user) throw notFound('A user with that email address');
+      const spaceId = place.spaceId ?? null;
+      return ctx.prisma.$transaction(async (tx) => {
+        const existing = await tx.membership.findFirst({
+          where: { userId: user.id, organizationId: place.organizationId, spaceId },
+        });
+        if (existing && input.role !== 'OWNER') await assertNotLastOwner(tx, existing);
+        const membership = existing
+          ? await tx.membership.update({ ...query, where: { id: existing.id }, data: { role: input.role } })
+          : await tx.membership.create({
+              ...query,
+              data: { userId: user.id, organizationId: place.organizationId, spaceId, role: input.role },
+            });
+        await recordAudit(tx, ctx.principal, {
+          action: existing ? 'member.updated' : 'member.added',
+          organizationId: place.organizationId,
+          targetId: user.id,
+        });
+        return membership;
+      });
+    },
+  }),
+  removeMember: t.id({
+    description: "Removes the user's membership at that level; returns the user's id.",
+    args: { input: t.arg({ type: RemoveMemberInput, required: true }) },
+    authScopes: requireRoleOn('removeMember', 'Organization or space', ({ input }, ctx) => membershipPlace(ctx, input)),
+    resolve: async (_root, { input }, ctx) => {
+      const place = (await membershipPlace(ctx, input))!;
+      const userId = String(input.userId);
+      await ctx.prisma.$transaction(async (tx) => {
+        const existing = await tx.membership.findFirst({
+          where: { userId, organizationId: place.organizationId, spaceId: place.spaceId ?? null },
+        });
+        if (!existing) throw notFound('Membership');
+        await assertNotLastOwner(tx, existing);
+        await tx.membership.delete({ where: { id: existing.id } });
+        await recordAudit(tx, ctx.principal, { action: 'member.removed', organizationId: place.organizationId, targetId: userId });
+      });
+      return userId;
+    },
+  }),
+}));

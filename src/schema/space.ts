@@ -1,0 +1,98 @@
+// Spaces: the space(id) query, createSpace, updateSpace, deleteSpace.
+import { placeOfSpace } from '../loaders';
+import { locate, requireRoleOn } from './authorize';
+import { BoardConnection } from './board';
+import { builder } from './builder';
+import { RoleEnum } from './enums';
+import { idSchema, nameSchema } from './validation';
+
+export const Space = builder.prismaObject('Space', {
+  authScopes: (space) => ({ visible: placeOfSpace(space) }),
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    organization: t.relation('organization'),
+    viewerRole: t.field({
+      type: RoleEnum,
+      nullable: true,
+      description: "The caller's role over the whole space (null if only some boards are visible).",
+      resolve: (space, _args, ctx) => ctx.reach.roleAt(placeOfSpace(space)),
+    }),
+    boards: t.relatedConnection(
+      'boards',
+      {
+        cursor: 'id',
+        query: (_args, ctx) => {
+          const visible = ctx.reach.boardFilter();
+          return {
+            where: {
+              OR: [
+                { organizationId: { in: visible.organizationIds } },
+                { spaceId: { in: visible.spaceIds } },
+                { id: { in: visible.boardIds } },
+              ],
+            },
+            orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+          };
+        },
+      },
+      BoardConnection,
+    ),
+  }),
+});
+
+export const SpaceConnection = builder.connectionObject({ type: Space, name: 'SpaceConnection' });
+
+builder.queryField('space', (t) =>
+  t.prismaField({
+    type: 'Space',
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _root, { id }, ctx) => {
+      const space = await ctx.prisma.space.findUnique({ ...query, where: { id: String(id) } });
+      return space && ctx.reach.canSee(placeOfSpace(space)) ? space : null;
+    },
+  }),
+);
+
+const CreateSpaceInput = builder.inputType('CreateSpaceInput', {
+  fields: (t) => ({
+    organizationId: t.id({ required: true, validate: idSchema }),
+    name: t.string({ required: true, validate: nameSchema('The name') }),
+  }),
+});
+
+const UpdateSpaceInput = builder.inputType('UpdateSpaceInput', {
+  fields: (t) => ({
+    id: t.id({ required: true, validate: idSchema }),
+    name: t.string({ required: true, validate: nameSchema('The name') }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createSpace: t.prismaField({
+    type: 'Space',
+    args: { input: t.arg({ type: CreateSpaceInput, required: true }) },
+    authScopes: requireRoleOn('createSpace', 'Organization', ({ input }, ctx) =>
+      locate.organization(ctx, String(input.organizationId)),
+    ),
+    resolve: (query, _root, { input }, ctx) =>
+      ctx.prisma.space.create({ ...query, data: { organizationId: String(input.organizationId), name: input.name } }),
+  }),
+  updateSpace: t.prismaField({
+    type: 'Space',
+    args: { input: t.arg({ type: UpdateSpaceInput, required: true }) },
+    authScopes: requireRoleOn('updateSpace', 'Space', ({ input }, ctx) => locate.space(ctx, String(input.id))),
+    resolve: (query, _root, { input }, ctx) =>
+      ctx.prisma.space.update({ ...query, where: { id: String(input.id) }, data: { name: input.name } }),
+  }),
+  deleteSpace: t.id({
+    description: 'Deletes the space with its boards, items and space-scoped tokens. Needs OWNER in that space.',
+    args: { id: t.arg.id({ required: true, validate: idSchema }) },
+    authScopes: requireRoleOn('deleteSpace', 'Space', ({ id }, ctx) => locate.space(ctx, String(id))),
+    resolve: async (_root, { id }, ctx) => {
+      await ctx.prisma.space.delete({ where: { id: String(id) } });
+      return String(id);
+    },
+  }),
+}));

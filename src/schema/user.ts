@@ -1,0 +1,112 @@
+// Users, accounts (signUp, logIn) and the viewer.
+import { issueToken } from '../auth/issueToken';
+import { MIN_PASSWORD_LENGTH, hashSecret, verifyAgainstDummy, verifySecret } from '../auth/password';
+import { principalToken, principalUser } from '../auth/principal';
+import { SESSION_TOKEN_PREFIX } from '../auth/tokenFormat';
+import { badInput, unauthenticated } from '../errors';
+import type { User as UserRow } from '../generated/prisma/client';
+import { builder } from './builder';
+import { nameSchema } from './validation';
+import { z } from 'zod';
+
+export const User = builder.prismaObject('User', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    email: t.exposeString('email'),
+    name: t.exposeString('name'),
+  }),
+});
+
+const Viewer = builder.objectRef<{ kind: 'viewer' }>('Viewer').implement({
+  description: 'Who is calling: the user (null for a SERVICE token) and the token used.',
+  fields: (t) => ({
+    user: t.field({ type: User, nullable: true, resolve: (_v, _a, ctx) => principalUser(ctx.principal) }),
+    apiToken: t.prismaField({
+      type: 'ApiToken',
+      nullable: true,
+      resolve: (query, _v, _a, ctx) => {
+        const token = principalToken(ctx.principal);
+        return token ? ctx.prisma.apiToken.findUnique({ ...query, where: { id: token.id } }) : null;
+      },
+    }),
+  }),
+});
+
+builder.queryField('viewer', (t) => t.field({ type: Viewer, resolve: () => ({ kind: 'viewer' as const }) }));
+
+const AuthPayload = builder.objectRef<{ user: UserRow; token: string; expiresAt: Date }>('AuthPayload').implement({
+  fields: (t) => ({
+    user: t.field({ type: User, resolve: (p) => p.user }),
+    token: t.exposeString('token', { description: 'A short-lived session bearer token.' }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime' }),
+  }),
+});
+
+const email = z
+  .string()
+  .trim()
+  .max(254, 'The email address is too long.')
+  .email('Not a valid email address.')
+  .transform((value) => value.toLowerCase());
+
+const SignUpInput = builder.inputType('SignUpInput', {
+  fields: (t) => ({
+    email: t.string({ required: true, validate: email }),
+    password: t.string({
+      required: true,
+      validate: z
+        .string()
+        .min(MIN_PASSWORD_LENGTH, `The password must be at least ${MIN_PASSWORD_LENGTH} characters.`)
+        .max(1024, 'The password must be at most 1024 characters.'),
+    }),
+    name: t.string({ required: true, validate: nameSchema('The name') }),
+  }),
+});
+
+const LogInInput = builder.inputType('LogInInput', {
+  fields: (t) => ({
+    email: t.string({ required: true, validate: z.string().max(1024).transform((v) => v.trim().toLowerCase()) }),
+    password: t.string({ required: true, validate: z.string().max(1024, 'The password must be at most 1024 characters.') }),
+  }),
+});
+
+async function startSession(ctx: { prisma: import('../generated/prisma/client').PrismaClient; config: { sessionTtlSeconds: number } }, user: UserRow) {
+  const issued = await issueToken(SESSION_TOKEN_PREFIX);
+  const expiresAt = new Date(Date.now() + ctx.config.sessionTtlSeconds * 1000);
+  await ctx.prisma.session.create({
+    data: { publicId: issued.publicId, secretHash: issued.secretHash, userId: user.id, expiresAt },
+  });
+  return { user, token: issued.token, expiresAt };
+}
+
+builder.mutationFields((t) => ({
+  signUp: t.field({
+    type: AuthPayload,
+    skipTypeScopes: true,
+    args: { input: t.arg({ type: SignUpInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const existing = await ctx.prisma.user.findUnique({ where: { email: input.email } });
+      if (existing) throw badInput('An account with this email address already exists.');
+      const passwordHash = await hashSecret(input.password);
+      const user = await ctx.prisma.user
+        .create({ data: { email: input.email, name: input.name, passwordHash } })
+        .catch((error: { code?: string }) => {
+          if (error.code === 'P2002') throw badInput('An account with this email address already exists.');
+          throw error;
+        });
+      return startSession(ctx, user);
+    },
+  }),
+  logIn: t.field({
+    type: AuthPayload,
+    skipTypeScopes: true,
+    args: { input: t.arg({ type: LogInInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const user = await ctx.prisma.user.findUnique({ where: { email: input.email } });
+      // Unknown email and wrong password fail alike, in about the same time.
+      const ok = user ? await verifySecret(user.passwordHash, input.password) : await verifyAgainstDummy(input.password);
+      if (!user || !ok) throw unauthenticated('Wrong email or password.');
+      return startSession(ctx, user);
+    },
+  }),
+}));

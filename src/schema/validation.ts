@@ -1,0 +1,19 @@
+// Input rules shared by several mutations, as zod schemas for @pothos/plugin-validation
+// (failures become BAD_USER_INPUT with these messages).
+import { z } from 'zod';
+
+export const NAME_MAX = 200;
+
+/** A display name: trimmed, 1..200 characters. */
+export const nameSchema = (what: string) =>
+  z
+    .string()
+    .trim()
+    .min(1, `${what} must not be empty.`)
+    .max(NAME_MAX, `${what} must be at most ${NAME_MAX} characters.`);
+
+export const optionalText = (what: string, max: number) =>
+  z.string().max(max, `${what} must be at most ${max} characters.`).nullish();
+
+/** Ids are opaque strings; anything absurd is simply not found. */
+export const idSchema = z.string().min(1, 'An id must not be empty.').max(200, 'Not a valid id.');

@@ -1,0 +1,26 @@
+// Error masking: known GraphQLErrors pass through; a lost database becomes
+// SERVICE_UNAVAILABLE (HTTP 503); anything else becomes yoga's generic masked error,
+// so no stack trace, SQL or secret reaches a client.
+import { GraphQLError } from 'graphql';
+import { maskError as yogaMaskError } from 'graphql-yoga';
+import { serviceUnavailable } from '../errors';
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'P1001', 'P1002', 'P1017', 'P2024']);
+const UNREACHABLE_MESSAGES = /connection terminated|timeout exceeded when trying to connect|can't reach database|database is not reachable|connection (is )?closed|pglite is closed/i;
+
+/** Walks an error's cause chain looking for a lost or unreachable database. */
+export function isDatabaseUnreachable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e != null && depth < 8; depth++) {
+    const candidate = e as { code?: unknown; message?: unknown; cause?: unknown; originalError?: unknown };
+    if (typeof candidate.code === 'string' && UNREACHABLE_CODES.has(candidate.code)) return true;
+    if (typeof candidate.message === 'string' && UNREACHABLE_MESSAGES.test(candidate.message)) return true;
+    e = candidate.originalError ?? candidate.cause;
+  }
+  return false;
+}
+
+export function maskError(error: unknown, message: string, isDev?: boolean): Error {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  if (isDatabaseUnreachable(original)) return serviceUnavailable();
+  return yogaMaskError(error, message, isDev);
+}

@@ -1,0 +1,62 @@
+// The real app on its own copy of the database, driven through supertest.
+import request from 'supertest';
+import { createApp, type App } from '../../src/app';
+import { loadConfig, type Config } from '../../src/env';
+import { openTestDatabase, type TestDatabase } from './testDatabase';
+
+export interface GraphQLResponse<T = any> {
+  status: number;
+  headers: Record<string, string>;
+  body: { data?: T; errors?: { message: string; extensions?: { code?: string }; path?: (string | number)[] }[] };
+}
+
+export interface TestApp {
+  app: App;
+  database: TestDatabase;
+  prisma: TestDatabase['prisma'];
+  /** POST /graphql with an optional bearer token. */
+  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>>;
+  /** POST /graphql with a raw Authorization header. */
+  gqlWithHeader(query: string, authorization: string): Promise<GraphQLResponse>;
+  http(): ReturnType<typeof request>;
+  close(): Promise<void>;
+}
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', SEED_DEMO_DATA: 'false' }), ...overrides };
+}
+
+export async function startTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
+  const database = await openTestDatabase();
+  const app = createApp(testConfig(overrides), database);
+  const http = () => request(app.yoga);
+  const post = async (query: string, variables: Record<string, unknown> | undefined, authorization?: string) => {
+    let req = http().post('/graphql').set('Content-Type', 'application/json');
+    if (authorization !== undefined) req = req.set('Authorization', authorization);
+    const res = await req.send({ query, variables });
+    return { status: res.status, headers: res.headers as Record<string, string>, body: res.body };
+  };
+  return {
+    app,
+    database,
+    prisma: database.prisma,
+    gql: (query, variables, token) => post(query, variables, token === undefined ? undefined : `Bearer ${token}`),
+    gqlWithHeader: (query, authorization) => post(query, undefined, authorization),
+    http,
+    close: async () => {
+      await app.stop();
+      await database.drop();
+    },
+  };
+}
+
+/** The data of a response that must have succeeded (fails the test with the errors otherwise). */
+export function dataOf<T = any>(response: GraphQLResponse<T>): T {
+  if (response.body.errors?.length || response.status !== 200) {
+    throw new Error(`Expected success, got HTTP ${response.status}: ${JSON.stringify(response.body.errors)}`);
+  }
+  return response.body.data as T;
+}
+
+/** The codes of a response's errors. */
+export const errorCodes = (response: GraphQLResponse) => (response.body.errors ?? []).map((e) => e.extensions?.code);
