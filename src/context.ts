@@ -5,7 +5,7 @@ import type { Authenticator } from './auth/authenticate';
 import type { LastUsedRecorder } from './auth/lastUsedRecorder';
 import { type Principal, principalToken, principalUser, scopeOf } from './auth/principal';
 import { createLoaders, type Loaders } from './loaders';
-import { Reach, grantFromScope, grantsFromMemberships, narrowGrants } from './auth/reach';
+import { Reach, grantsFromScope, grantsFromMemberships, narrowGrants } from './auth/reach';
 
 export interface Context {
   readonly principal: Principal;
@@ -40,7 +40,7 @@ async function reachOf(prisma: PrismaClient, principal: Principal): Promise<Reac
   const token = principalToken(principal);
   if (principal.kind === 'service') {
     const scope = scopeOf(principal.token);
-    return new Reach(scope && principal.token.role ? [grantFromScope(scope, principal.token.role)] : []);
+    return new Reach(scope && principal.token.role ? grantsFromScope(scope, principal.token.role) : []);
   }
   const user = principalUser(principal);
   if (!user) return new Reach([]);

@@ -1,8 +1,10 @@
 // argon2id for passwords and token secrets (@node-rs/argon2 defaults: m=19 MiB, t=2, p=1,
 // the OWASP baseline). verify() compares in constant time.
-import { Algorithm, hash, verify } from '@node-rs/argon2';
+import { type Algorithm, hash, verify } from '@node-rs/argon2';
 
-const OPTIONS = { algorithm: Algorithm.Argon2id } as const;
+// Algorithm.Argon2id is an ambient const enum, which isolated modules cannot read: its value is 2.
+const ARGON2ID = 2 as Algorithm.Argon2id;
+const OPTIONS = { algorithm: ARGON2ID };
 
 export const hashSecret = (secret: string) => hash(secret, OPTIONS);
 

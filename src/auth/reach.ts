@@ -37,15 +37,17 @@ export function grantsFromMemberships(memberships: readonly MembershipGrantSourc
   );
 }
 
-/** A SERVICE token: exactly its role within its scope. */
-export function grantFromScope(scope: TokenScope, role: Role): Grant {
+/** A SERVICE token: exactly its role within its scope (nothing once all its boards are deleted). */
+export function grantsFromScope(scope: TokenScope, role: Role): Grant[] {
   switch (scope.type) {
     case 'ORGANIZATION':
-      return { organizationId: scope.organizationId, role };
+      return [{ organizationId: scope.organizationId, role }];
     case 'SPACE':
-      return { organizationId: scope.organizationId, spaceId: scope.spaceId, role };
+      return [{ organizationId: scope.organizationId, spaceId: scope.spaceId, role }];
     case 'BOARDS':
-      return { organizationId: scope.organizationId, spaceId: scope.spaceId, boardIds: scope.boardIds, role };
+      return scope.boardIds.length
+        ? [{ organizationId: scope.organizationId, spaceId: scope.spaceId, boardIds: scope.boardIds, role }]
+        : [];
   }
 }
 
