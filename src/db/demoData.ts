@@ -27,7 +27,9 @@ export async function seedDemoData(prisma: PrismaClient): Promise<DemoData | nul
     if ((await tx.user.count()) > 0) return null;
     const owner = await tx.user.create({ data: { email: OWNER_EMAIL, name: 'Demo Owner', passwordHash } });
     const organization = await tx.organization.create({ data: { name: 'Demo Organization' } });
-    await tx.membership.create({ data: { userId: owner.id, organizationId: organization.id, role: 'OWNER' } });
+    await tx.membership.create({
+      data: { userId: owner.id, organizationId: organization.id, levelId: organization.id, role: 'OWNER' },
+    });
     const space = await tx.space.create({ data: { name: 'Engineering', organizationId: organization.id } });
     const boardNames = { Roadmap: ['Ship v1', 'Write the docs'], Bugs: ['Login page typo', 'Slow board load', 'Flaky CI job'] };
     const boards = [];

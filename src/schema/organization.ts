@@ -9,6 +9,7 @@ import type { Prisma } from '../generated/prisma/client';
 import { ApiTokenConnection, ApiTokenFilter, apiTokenFilterWhere } from './apiToken';
 import { AuditEventConnection } from './audit';
 import { locate, requireRoleOn } from './authorize';
+import { noRow } from './noRow';
 import { builder } from './builder';
 import { RoleEnum } from './enums';
 import { SpaceConnection } from './space';
@@ -99,7 +100,7 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, { id }, ctx) => {
-      if (!ctx.reach.canSee({ organizationId: String(id) })) return null;
+      if (!ctx.reach.canSee({ organizationId: String(id) })) return noRow(query);
       return ctx.prisma.organization.findUnique({ ...query, where: { id: String(id) } });
     },
   }),
@@ -155,9 +156,12 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateOrganizationInput, required: true }) },
     resolve: async (query, _root, { input }, ctx) => {
       const user = principalUser(ctx.principal)!;
-      const organization = await ctx.prisma.organization.create({
-        ...query,
-        data: { name: input.name, memberships: { create: { userId: user.id, role: 'OWNER' } } },
+      const organization = await ctx.prisma.$transaction(async (tx) => {
+        const created = await tx.organization.create({ ...query, data: { name: input.name } });
+        await tx.membership.create({
+          data: { userId: user.id, organizationId: created.id, levelId: created.id, role: 'OWNER' },
+        });
+        return created;
       });
       ctx.reach.add({ organizationId: organization.id, role: 'OWNER' });
       return organization;
@@ -173,16 +177,15 @@ builder.mutationFields((t) => ({
       const user = await ctx.prisma.user.findUnique({ where: { email: input.email } });
       if (!user) throw notFound('A user with that email address');
       const spaceId = place.spaceId ?? null;
+      const levelId = spaceId ?? place.organizationId;
       return ctx.prisma.$transaction(async (tx) => {
-        const existing = await tx.membership.findFirst({
-          where: { userId: user.id, organizationId: place.organizationId, spaceId },
-        });
+        const existing = await tx.membership.findUnique({ where: { userId_levelId: { userId: user.id, levelId } } });
         if (existing && input.role !== 'OWNER') await assertNotLastOwner(tx, existing);
         const membership = existing
           ? await tx.membership.update({ ...query, where: { id: existing.id }, data: { role: input.role } })
           : await tx.membership.create({
               ...query,
-              data: { userId: user.id, organizationId: place.organizationId, spaceId, role: input.role },
+              data: { userId: user.id, organizationId: place.organizationId, spaceId, levelId, role: input.role },
             });
         await recordAudit(tx, ctx.principal, {
           action: existing ? 'member.updated' : 'member.added',
@@ -201,9 +204,8 @@ builder.mutationFields((t) => ({
       const place = (await membershipPlace(ctx, input))!;
       const userId = String(input.userId);
       await ctx.prisma.$transaction(async (tx) => {
-        const existing = await tx.membership.findFirst({
-          where: { userId, organizationId: place.organizationId, spaceId: place.spaceId ?? null },
-        });
+        const levelId = place.spaceId ?? place.organizationId;
+        const existing = await tx.membership.findUnique({ where: { userId_levelId: { userId, levelId } } });
         if (!existing) throw notFound('Membership');
         await assertNotLastOwner(tx, existing);
         await tx.membership.delete({ where: { id: existing.id } });

@@ -46,6 +46,7 @@ CREATE TABLE "Membership" (
     "organizationId" TEXT NOT NULL,
     "spaceId" TEXT,
     "role" "Role" NOT NULL,
+    "levelId" TEXT NOT NULL,
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "Membership_pkey" PRIMARY KEY ("id")
@@ -159,7 +160,7 @@ CREATE INDEX "Membership_organizationId_createdAt_idx" ON "Membership"("organiza
 CREATE INDEX "Membership_spaceId_idx" ON "Membership"("spaceId");
 
 -- CreateIndex
-CREATE UNIQUE INDEX "Membership_userId_organizationId_spaceId_key" ON "Membership"("userId", "organizationId", "spaceId");
+CREATE UNIQUE INDEX "Membership_userId_levelId_key" ON "Membership"("userId", "levelId");
 
 -- CreateIndex
 CREATE INDEX "Space_organizationId_createdAt_idx" ON "Space"("organizationId", "createdAt");
