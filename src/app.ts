@@ -11,6 +11,7 @@ import { createContext, type Context } from './context';
 import { schema } from './schema';
 import { healthPlugin } from './server/health';
 import { maskError } from './server/maskError';
+import { requestErrorsPlugin } from './server/requestErrors';
 
 export interface App {
   yoga: ReturnType<typeof createYoga<Record<string, unknown>, Context>>;
@@ -41,7 +42,7 @@ export function createApp(config: Config, database: Database): App {
     maskedErrors: { maskError, isDev: false },
     landingPage: false,
     logging: config.logLevel === 'silent' ? false : config.logLevel,
-    plugins: [healthPlugin(database)],
+    plugins: [healthPlugin(database), requestErrorsPlugin()],
   });
 
   return { yoga, database, lastUsed, stop: () => lastUsed.stop() };

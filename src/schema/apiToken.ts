@@ -2,10 +2,10 @@
 // revoke, delete, regenerate). The minting rule lives in auth/minting.ts.
 import { z } from 'zod';
 import { issueToken } from '../auth/issueToken';
+import { managesToken } from '../auth/tokenAccess';
 import { assertMayMint } from '../auth/minting';
 import { type Principal, principalToken, principalUser, scopeOf, type TokenWithBoards } from '../auth/principal';
 import type { TokenScope } from '../auth/reach';
-import { roleAtLeast, requiredRole } from '../auth/roles';
 import { API_TOKEN_PREFIX, maskToken } from '../auth/tokenFormat';
 import { recordAudit, type AuditAction } from '../audit';
 import type { Context } from '../context';
@@ -13,6 +13,7 @@ import { badInput, notFound } from '../errors';
 import type { ApiToken as ApiTokenRow, Prisma } from '../generated/prisma/client';
 import { placeOfBoard, placeOfSpace } from '../loaders';
 import { builder } from './builder';
+import { noRow } from './noRow';
 import { RoleEnum, ScopeTypeEnum, TokenKindEnum, TokenStatusEnum } from './enums';
 import { idSchema, nameSchema, optionalText } from './validation';
 
@@ -27,21 +28,9 @@ export function tokenStatus(token: Pick<ApiTokenRow, 'revokedAt' | 'expiresAt'>,
   return 'ACTIVE';
 }
 
-/**
- * Who may see a token in lists and manage it: its creator (the user, directly or through
- * one of their PERSONAL tokens, or the token that minted it) and OWNERs of its organization.
- */
-function managesToken(ctx: Context, token: Pick<ApiTokenRow, 'createdByUserId' | 'createdByTokenId' | 'organizationId'>) {
-  const user = principalUser(ctx.principal);
-  const caller = principalToken(ctx.principal);
-  if (user && token.createdByUserId === user.id) return true;
-  if (ctx.principal.kind === 'service' && caller && token.createdByTokenId === caller.id) return true;
-  return token.organizationId != null && roleAtLeast(ctx.reach.roleAt({ organizationId: token.organizationId }), requiredRole('manageOthersTokens'));
-}
-
 export const ApiToken = builder.prismaObject('ApiToken', {
   // Seen by its manager, or by the request that authenticated with it (viewer.apiToken).
-  authScopes: (token, ctx) => ({ $any: { authenticated: principalToken(ctx.principal)?.id === token.id || managesToken(ctx, token) } }),
+  authScopes: (token) => ({ readToken: token }),
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
@@ -53,7 +42,7 @@ export const ApiToken = builder.prismaObject('ApiToken', {
       type: 'Organization',
       nullable: true,
       resolve: async (query, token, _args, ctx) => {
-        if (!token.organizationId || !ctx.reach.canSee({ organizationId: token.organizationId })) return null;
+        if (!token.organizationId || !ctx.reach.canSee({ organizationId: token.organizationId })) return noRow(query);
         return ctx.prisma.organization.findUnique({ ...query, where: { id: token.organizationId } });
       },
     }),
@@ -61,7 +50,7 @@ export const ApiToken = builder.prismaObject('ApiToken', {
       type: 'Space',
       nullable: true,
       resolve: async (query, token, _args, ctx) => {
-        if (!token.spaceId) return null;
+        if (!token.spaceId) return noRow(query);
         const space = await ctx.prisma.space.findUnique({ ...query, where: { id: token.spaceId } });
         return space && ctx.reach.canSee(placeOfSpace(space)) ? space : null;
       },
@@ -105,7 +94,8 @@ export const ApiTokenFilter = builder.inputType('ApiTokenFilter', {
 export function apiTokenFilterWhere(filter: { nameContains?: string | null; status?: TokenStatus | null } | null | undefined) {
   const now = new Date();
   const where: Prisma.ApiTokenWhereInput[] = [];
-  if (filter?.nameContains) where.push({ name: { contains: filter.nameContains, mode: 'insensitive' } });
+  // Prisma passes `contains` to (I)LIKE unescaped: match %, _ and \ literally (\ is PostgreSQL's LIKE escape).
+  if (filter?.nameContains) where.push({ name: { contains: filter.nameContains.replace(/[\\%_]/g, '\\$&'), mode: 'insensitive' } });
   if (filter?.status === 'REVOKED') where.push({ revokedAt: { not: null } });
   if (filter?.status === 'EXPIRED') where.push({ revokedAt: null, expiresAt: { lte: now } });
   if (filter?.status === 'ACTIVE') where.push({ revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] });
@@ -224,7 +214,7 @@ function resolveExpiry(input: { expiresAt?: Date | null; expiresInSeconds?: numb
 /** A token the caller manages, with its boards (NOT_FOUND for anything else: it does not exist for them). */
 async function managedToken(ctx: Context, id: string | number): Promise<TokenWithBoards> {
   const token = await ctx.loaders.apiToken(String(id));
-  if (!token || !managesToken(ctx, token)) throw notFound('API token');
+  if (!token || !managesToken(ctx.principal, ctx.reach, token)) throw notFound('API token');
   return token;
 }
 

@@ -12,6 +12,7 @@ import { getDatamodel } from '../generated/pothos-types';
 import type { Context } from '../context';
 import type { Place } from '../auth/reach';
 import { type Role, roleAtLeast } from '../auth/roles';
+import { readsToken, type TokenOwnership } from '../auth/tokenAccess';
 import { badInput, forbidden, unauthenticated } from '../errors';
 
 const MAX_PAGE_SIZE = 100;
@@ -33,6 +34,8 @@ export const builder = new SchemaBuilder<{
     visible: Place;
     /** The caller has at least `role` over the whole of `place`. */
     role: { place: Place; role: Role };
+    /** The caller may read this token (its creator, an OWNER of its organization, or the token itself). */
+    readToken: TokenOwnership & { id: string };
   };
   Scalars: { DateTime: { Input: Date; Output: Date } };
   DefaultFieldNullability: false;
@@ -68,6 +71,7 @@ export const builder = new SchemaBuilder<{
           (ctx.principal.token.role == null || ctx.principal.token.role === 'OWNER')),
       visible: (place) => ctx.reach.canSee(place),
       role: ({ place, role }) => roleAtLeast(ctx.reach.roleAt(place), role),
+      readToken: (token) => readsToken(ctx.principal, ctx.reach, token),
     }),
     cacheKey: (value) => JSON.stringify(value),
     unauthorizedError: (_parent, ctx, _info, result) => {

@@ -49,7 +49,9 @@ builder.queryField('item', (t) =>
       const item = await ctx.prisma.item.findUnique({
         ...query,
         where: { id: String(id) },
-        include: { ...(query.include ?? {}), board: { select: { spaceId: true, organizationId: true } } },
+        // The query's own board selection (when the client asked for item.board) wins: it has
+        // every column, the place included; overriding it would drop board.id and the rest.
+        include: { board: { select: { spaceId: true, organizationId: true } }, ...(query.include ?? {}) },
       });
       return item && ctx.reach.canSee(placeOfItem(item)) ? item : null;
     },

@@ -1,6 +1,7 @@
 // Error masking: known GraphQLErrors pass through; a lost database becomes
 // SERVICE_UNAVAILABLE (HTTP 503); anything else becomes yoga's generic masked error,
 // so no stack trace, SQL or secret reaches a client.
+import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import { maskError as yogaMaskError } from 'graphql-yoga';
 import { serviceUnavailable } from '../errors';
@@ -22,5 +23,15 @@ export function isDatabaseUnreachable(error: unknown): boolean {
 export function maskError(error: unknown, message: string, isDev?: boolean): Error {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   if (isDatabaseUnreachable(original)) return serviceUnavailable();
+  // Pothos' own argument checks (e.g. an `after` cursor that is not one of ours) carry no code.
+  if (error instanceof GraphQLError && original instanceof PothosValidationError && !error.extensions?.code) {
+    return new GraphQLError(error.message, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      extensions: { ...error.extensions, code: 'BAD_USER_INPUT' },
+    });
+  }
   return yogaMaskError(error, message, isDev);
 }
