@@ -23,12 +23,10 @@ async function main() {
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${host}:${port}/graphql`;
-  console.log(`Portcullis listening on ${url} (database: ${database.kind === 'pglite' ? `PGlite in ${config.dataDir}` : 'PostgreSQL'})`);
-
-  if (config.seedDemoData) {
-    const demo = await seedDemoData(database.prisma);
-    if (demo) console.log(demo.banner(url));
-  }
+  const demo = config.seedDemoData ? await seedDemoData(database.prisma) : null;
+  // One write, so that whoever reads the output sees the banner with the listening line.
+  const where = database.kind === 'pglite' ? `PGlite in ${config.dataDir}` : 'PostgreSQL';
+  console.log([`Portcullis listening on ${url} (database: ${where})`, ...(demo ? [demo.banner(url)] : [])].join('\n'));
 
   let stopping = false;
   const shutdown = (signal: string) => {
