@@ -40,3 +40,13 @@ export function actorName(principal: Principal): string {
   if (principal.kind === 'anonymous') return 'anonymous';
   return principal.user.name;
 }
+
+/**
+ * A user acting with their full rights: a session, or a PERSONAL token with no scope and no
+ * cap below OWNER.
+ */
+export function isUnrestrictedUser(principal: Principal): boolean {
+  if (principal.kind === 'session') return true;
+  if (principal.kind !== 'personal') return false;
+  return !principal.token.scopeType && (principal.token.role == null || principal.token.role === 'OWNER');
+}

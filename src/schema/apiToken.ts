@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { issueToken } from '../auth/issueToken';
 import { managesToken } from '../auth/tokenAccess';
 import { assertMayMint } from '../auth/minting';
-import { type Principal, principalToken, principalUser, scopeOf, type TokenWithBoards } from '../auth/principal';
+import { type Principal, isUnrestrictedUser, principalToken, principalUser, scopeOf, type TokenWithBoards } from '../auth/principal';
 import type { TokenScope } from '../auth/reach';
 import { API_TOKEN_PREFIX, maskToken } from '../auth/tokenFormat';
 import { recordAudit, type AuditAction } from '../audit';
@@ -29,6 +29,8 @@ export function tokenStatus(token: Pick<ApiTokenRow, 'revokedAt' | 'expiresAt'>,
 }
 
 export const ApiToken = builder.prismaObject('ApiToken', {
+  // The scope's boards come with every token: the read and manage checks need its whole scope.
+  include: { boards: { select: { boardId: true } } },
   // Seen by its manager, or by the request that authenticated with it (viewer.apiToken).
   authScopes: (token) => ({ readToken: token }),
   fields: (t) => ({
@@ -116,12 +118,17 @@ builder.queryField('apiTokens', (t) =>
       cursor: 'id',
       description: 'Tokens the caller created (as a user, or as a token minting tokens), newest first.',
       args: { filter: t.arg({ type: ApiTokenFilter }) },
-      resolve: (query, _root, args, ctx) =>
-        ctx.prisma.apiToken.findMany({
-          ...query,
-          where: { AND: [createdByCaller(ctx.principal), apiTokenFilterWhere(args.filter)] },
-          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        }),
+      resolve: async (query, _root, args, ctx) => {
+        const where = { AND: [createdByCaller(ctx.principal), apiTokenFilterWhere(args.filter)] };
+        const orderBy = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
+        if (isUnrestrictedUser(ctx.principal)) return ctx.prisma.apiToken.findMany({ ...query, where, orderBy });
+        // A restricted caller lists only the tokens it could mint itself (see auth/tokenAccess.ts),
+        // a rule SQL cannot express: read on past the page and cut it after filtering.
+        const rows = await ctx.prisma.apiToken.findMany({ ...query, take: undefined, where, orderBy });
+        // (The ApiToken type's own include puts the boards on every row.)
+        const kept = rows.filter((row) => managesToken(ctx.principal, ctx.reach, row as TokenWithBoards));
+        return query.take != null && query.take < 0 ? kept.slice(query.take) : kept.slice(0, query.take);
+      },
     },
     ApiTokenConnection,
   ),

@@ -12,7 +12,8 @@ import { getDatamodel } from '../generated/pothos-types';
 import type { Context } from '../context';
 import type { Place } from '../auth/reach';
 import { type Role, roleAtLeast } from '../auth/roles';
-import { readsToken, type TokenOwnership } from '../auth/tokenAccess';
+import { isUnrestrictedUser } from '../auth/principal';
+import { readsToken, type ManagedToken } from '../auth/tokenAccess';
 import { badInput, forbidden, unauthenticated } from '../errors';
 
 const MAX_PAGE_SIZE = 100;
@@ -35,7 +36,7 @@ export const builder = new SchemaBuilder<{
     /** The caller has at least `role` over the whole of `place`. */
     role: { place: Place; role: Role };
     /** The caller may read this token (its creator, an OWNER of its organization, or the token itself). */
-    readToken: TokenOwnership & { id: string };
+    readToken: ManagedToken;
   };
   Scalars: { DateTime: { Input: Date; Output: Date } };
   DefaultFieldNullability: false;
@@ -64,11 +65,7 @@ export const builder = new SchemaBuilder<{
   scopeAuth: {
     authScopes: async (ctx) => ({
       authenticated: ctx.principal.kind !== 'anonymous',
-      unrestrictedUser:
-        ctx.principal.kind === 'session' ||
-        (ctx.principal.kind === 'personal' &&
-          !ctx.principal.token.scopeType &&
-          (ctx.principal.token.role == null || ctx.principal.token.role === 'OWNER')),
+      unrestrictedUser: isUnrestrictedUser(ctx.principal),
       visible: (place) => ctx.reach.canSee(place),
       role: ({ place, role }) => roleAtLeast(ctx.reach.roleAt(place), role),
       readToken: (token) => readsToken(ctx.principal, ctx.reach, token),
@@ -76,8 +73,8 @@ export const builder = new SchemaBuilder<{
     cacheKey: (value) => JSON.stringify(value),
     unauthorizedError: (_parent, ctx, _info, result) => {
       if (ctx.principal.kind === 'anonymous') return unauthenticated();
-      const failure = result.failure as { kind?: string; scope?: string; parameter?: unknown };
-      if (failure.kind === 'AuthScope' && failure.scope === 'role') {
+      const failure = roleFailure(result.failure as ScopeFailure);
+      if (failure) {
         const { place, role } = failure.parameter as { place: Place; role: Role };
         return forbidden(`This needs the ${role} role here; yours is ${ctx.reach.roleAt(place) ?? 'none'}.`);
       }
@@ -85,6 +82,19 @@ export const builder = new SchemaBuilder<{
     },
   },
 });
+
+type ScopeFailure = { kind?: string; scope?: string; parameter?: unknown; failures?: ScopeFailure[] };
+
+/** The failed `role` scope, also when scope-auth wraps it (a scope map fails as AnyAuthScopes). */
+function roleFailure(failure: ScopeFailure | undefined): ScopeFailure | undefined {
+  if (!failure) return undefined;
+  if (failure.kind === 'AuthScope' && failure.scope === 'role') return failure;
+  for (const inner of failure.failures ?? []) {
+    const found = roleFailure(inner);
+    if (found) return found;
+  }
+  return undefined;
+}
 
 builder.scalarType('DateTime', {
   description: 'An ISO-8601 date and time, e.g. 2026-01-31T12:00:00.000Z',
