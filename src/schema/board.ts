@@ -3,7 +3,8 @@ import { placeOfBoard } from '../loaders';
 import { locate, requireRoleOn } from './authorize';
 import { builder } from './builder';
 import { ItemConnection } from './item';
-import { idSchema, nameSchema } from './validation';
+import { noRow } from './noRow';
+import { idSchema, isWellFormedId, nameSchema } from './validation';
 import { z } from 'zod';
 
 export const Board = builder.prismaObject('Board', {
@@ -35,6 +36,7 @@ builder.queryField('board', (t) =>
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, { id }, ctx) => {
+      if (!isWellFormedId(String(id))) return noRow(query); // a malformed id reads as null, not a database error
       const board = await ctx.prisma.board.findUnique({ ...query, where: { id: String(id) } });
       return board && ctx.reach.canSee(placeOfBoard(board)) ? board : null;
     },

@@ -4,7 +4,8 @@ import { actorName } from '../auth/principal';
 import { placeOfItem } from '../loaders';
 import { locate, requireRoleOn } from './authorize';
 import { builder } from './builder';
-import { idSchema, nameSchema } from './validation';
+import { noRow } from './noRow';
+import { idSchema, isWellFormedId, nameSchema } from './validation';
 
 const status = z.string().trim().max(200, 'The status must be at most 200 characters.').nullish();
 
@@ -46,6 +47,7 @@ builder.queryField('item', (t) =>
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, { id }, ctx) => {
+      if (!isWellFormedId(String(id))) return noRow(query); // a malformed id reads as null, not a database error
       const item = await ctx.prisma.item.findUnique({
         ...query,
         where: { id: String(id) },

@@ -136,6 +136,14 @@ async function membershipPlace(ctx: Context, input: { organizationId: string | n
   return space && space.organizationId === organizationId ? space : null;
 }
 
+/**
+ * Serialises membership changes within one organization (a row lock on it until the transaction
+ * ends): two OWNERs removing or demoting each other at once must not both pass the check below.
+ */
+async function lockMemberships(tx: Prisma.TransactionClient, organizationId: string) {
+  await tx.$queryRaw`SELECT id FROM "Organization" WHERE id = ${organizationId} FOR UPDATE`;
+}
+
 /** An organization keeps at least one organization-wide OWNER. */
 async function assertNotLastOwner(
   tx: Prisma.TransactionClient,
@@ -179,6 +187,7 @@ builder.mutationFields((t) => ({
       const spaceId = place.spaceId ?? null;
       const levelId = spaceId ?? place.organizationId;
       return ctx.prisma.$transaction(async (tx) => {
+        await lockMemberships(tx, place.organizationId);
         const existing = await tx.membership.findUnique({ where: { userId_levelId: { userId: user.id, levelId } } });
         if (existing && input.role !== 'OWNER') await assertNotLastOwner(tx, existing);
         const membership = existing
@@ -204,6 +213,7 @@ builder.mutationFields((t) => ({
       const place = (await membershipPlace(ctx, input))!;
       const userId = String(input.userId);
       await ctx.prisma.$transaction(async (tx) => {
+        await lockMemberships(tx, place.organizationId);
         const levelId = place.spaceId ?? place.organizationId;
         const existing = await tx.membership.findUnique({ where: { userId_levelId: { userId, levelId } } });
         if (!existing) throw notFound('Membership');

@@ -4,7 +4,8 @@ import { locate, requireRoleOn } from './authorize';
 import { BoardConnection } from './board';
 import { builder } from './builder';
 import { RoleEnum } from './enums';
-import { idSchema, nameSchema } from './validation';
+import { noRow } from './noRow';
+import { idSchema, isWellFormedId, nameSchema } from './validation';
 
 export const Space = builder.prismaObject('Space', {
   authScopes: (space) => ({ visible: placeOfSpace(space) }),
@@ -49,6 +50,7 @@ builder.queryField('space', (t) =>
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, { id }, ctx) => {
+      if (!isWellFormedId(String(id))) return noRow(query); // a malformed id reads as null, not a database error
       const space = await ctx.prisma.space.findUnique({ ...query, where: { id: String(id) } });
       return space && ctx.reach.canSee(placeOfSpace(space)) ? space : null;
     },

@@ -26,7 +26,9 @@ const Viewer = builder.objectRef<{ kind: 'viewer' }>('Viewer').implement({
       nullable: true,
       resolve: (query, _v, _a, ctx) => {
         const token = principalToken(ctx.principal);
-        return token ? ctx.prisma.apiToken.findUnique({ ...query, where: { id: token.id } }) : null;
+        // Spread even without a token: Pothos (onUnusedQuery) fails a resolver that leaves its query unused.
+        const select = { ...query };
+        return token ? ctx.prisma.apiToken.findUnique({ ...select, where: { id: token.id } }) : null;
       },
     }),
   }),

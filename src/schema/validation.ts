@@ -15,5 +15,12 @@ export const nameSchema = (what: string) =>
 export const optionalText = (what: string, max: number) =>
   z.string().max(max, `${what} must be at most ${max} characters.`).nullish();
 
+/** Could `id` name a stored row? 1..200 characters and no NUL, which PostgreSQL text cannot hold. */
+export const isWellFormedId = (id: string) => id.length >= 1 && id.length <= 200 && !id.includes('\u0000');
+
 /** Ids are opaque strings; anything absurd is simply not found. */
-export const idSchema = z.string().min(1, 'An id must not be empty.').max(200, 'Not a valid id.');
+export const idSchema = z
+  .string()
+  .min(1, 'An id must not be empty.')
+  .max(200, 'Not a valid id.')
+  .refine((id) => !id.includes('\u0000'), 'Not a valid id.');

@@ -7,7 +7,7 @@ import { maskError as yogaMaskError } from 'graphql-yoga';
 import { serviceUnavailable } from '../errors';
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'P1001', 'P1002', 'P1017', 'P2024']);
-const UNREACHABLE_MESSAGES = /connection terminated|timeout exceeded when trying to connect|can't reach database|database is not reachable|connection (is )?closed|pglite is closed/i;
+const UNREACHABLE_MESSAGES = /connection terminated|timeout exceeded when trying to connect|can't reach database|database is not reachable|connection (is )?closed|pglite is closed|cannot use a pool after calling end/i;
 
 /** Walks an error's cause chain looking for a lost or unreachable database. */
 export function isDatabaseUnreachable(error: unknown): boolean {

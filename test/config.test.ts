@@ -1,0 +1,158 @@
+// src/env.ts: configuration from the environment, with defaults and errors that name the
+// variable (the process prints the message and exits, so it must be enough to act on).
+import { ConfigError, loadConfig } from '../src/env';
+
+/** The ConfigError loadConfig throws for `source` (fails the test when it does not throw one). */
+function configError(source: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(source);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw new Error(`expected a ConfigError, got ${String(error)}`);
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify(source)}, got a configuration`);
+}
+
+describe('defaults', () => {
+  test('an empty environment gives the documented defaults', () => {
+    expect(loadConfig({})).toEqual({
+      nodeEnv: 'development',
+      port: 4000,
+      host: '127.0.0.1',
+      databaseUrl: undefined,
+      dataDir: './data',
+      dbPoolSize: 10,
+      seedDemoData: true,
+      sessionTtlSeconds: 28_800,
+      lastUsedFlushSeconds: 15,
+      tokenVerifyCacheSize: 10_000,
+      shutdownTimeoutMs: 10_000,
+      logLevel: 'info',
+    });
+  });
+
+  test('the default session lifetime is at most 24 hours', () => {
+    expect(loadConfig({}).sessionTtlSeconds).toBeLessThanOrEqual(86_400);
+  });
+
+  test('demo data is off by default in production, and can be asked for', () => {
+    expect(loadConfig({ NODE_ENV: 'production' }).seedDemoData).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', SEED_DEMO_DATA: 'true' }).seedDemoData).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test' }).seedDemoData).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'development', SEED_DEMO_DATA: 'false' }).seedDemoData).toBe(false);
+  });
+
+  test('without an argument it reads process.env', () => {
+    const saved = process.env.PORT;
+    process.env.PORT = '5123';
+    try {
+      expect(loadConfig().port).toBe(5123);
+    } finally {
+      if (saved === undefined) delete process.env.PORT;
+      else process.env.PORT = saved;
+    }
+  });
+
+  test('unrelated variables are ignored', () => {
+    expect(loadConfig({ PATH: '/usr/bin', HOME: '/root', SOMETHING_ELSE: '!!' }).port).toBe(4000);
+  });
+});
+
+describe('values that are accepted', () => {
+  test.each([
+    ['0', 0], // any free port
+    ['1', 1],
+    ['8080', 8080],
+    ['65535', 65_535],
+  ])('PORT=%s', (value, port) => {
+    expect(loadConfig({ PORT: value }).port).toBe(port);
+  });
+
+  test.each(['postgresql://postgres@127.0.0.1:5432/portcullis', 'postgres://user:pw@db.internal/portcullis?sslmode=require'])(
+    'DATABASE_URL=%s',
+    (url) => {
+      expect(loadConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
+    },
+  );
+
+  test('an empty DATABASE_URL means PGlite', () => {
+    expect(loadConfig({ DATABASE_URL: '' }).databaseUrl).toBeUndefined();
+  });
+
+  test.each([
+    ['true', true],
+    ['1', true],
+    ['yes', true],
+    ['false', false],
+    ['0', false],
+    ['no', false],
+  ])('SEED_DEMO_DATA=%s', (value, expected) => {
+    expect(loadConfig({ SEED_DEMO_DATA: value, NODE_ENV: value === 'true' ? 'production' : 'development' }).seedDemoData).toBe(expected);
+  });
+
+  test.each([
+    ['60', 60],
+    ['3600', 3600],
+    ['86400', 86_400],
+  ])('SESSION_TTL_SECONDS=%s', (value, seconds) => {
+    expect(loadConfig({ SESSION_TTL_SECONDS: value }).sessionTtlSeconds).toBe(seconds);
+  });
+
+  test('an empty variable counts as unset, never as 0', () => {
+    const config = loadConfig({ PORT: '', SESSION_TTL_SECONDS: '', TOKEN_VERIFY_CACHE_SIZE: '', SHUTDOWN_TIMEOUT_MS: '', SEED_DEMO_DATA: '' });
+    expect(config).toMatchObject({ port: 4000, sessionTtlSeconds: 28_800, tokenVerifyCacheSize: 10_000, shutdownTimeoutMs: 10_000, seedDemoData: true });
+  });
+});
+
+describe('clear errors that name the variable', () => {
+  test.each(['abc', '-1', '65536', '80.5', '4000abc', '1e9'])('PORT=%s', (value) => {
+    const error = configError({ PORT: value });
+    expect(error.message).toMatch(/^Invalid configuration/);
+    expect(error.message).toMatch(/\bPORT\b/);
+  });
+
+  test.each(['mysql://root@localhost/portcullis', 'localhost:5432', 'http://db/portcullis', 'portcullis'])('DATABASE_URL=%s', (value) => {
+    const error = configError({ DATABASE_URL: value });
+    expect(error.message).toMatch(/\bDATABASE_URL\b/);
+    expect(error.message).toMatch(/postgres/i); // says what is expected
+  });
+
+  test('a bad DATABASE_URL is not echoed (it may hold a password)', () => {
+    const error = configError({ DATABASE_URL: 'mysql://admin:hunter2-s3cret@db.internal/portcullis' });
+    expect(error.message).toMatch(/\bDATABASE_URL\b/);
+    expect(error.message).not.toContain('hunter2-s3cret');
+  });
+
+  test.each(['maybe', 'on', 'TRUE-ish', '2'])('SEED_DEMO_DATA=%s', (value) => {
+    const error = configError({ SEED_DEMO_DATA: value });
+    expect(error.message).toMatch(/\bSEED_DEMO_DATA\b/);
+    expect(error.message).toMatch(/true or false/);
+  });
+
+  test.each(['86401', '172800', '59', '0', 'eight hours'])('SESSION_TTL_SECONDS=%s', (value) => {
+    const error = configError({ SESSION_TTL_SECONDS: value });
+    expect(error.message).toMatch(/\bSESSION_TTL_SECONDS\b/);
+  });
+
+  test('SESSION_TTL_SECONDS above 24 hours says what the limit is', () => {
+    expect(configError({ SESSION_TTL_SECONDS: '86401' }).message).toMatch(/86400|86,400/);
+  });
+
+  test('every bad variable is reported at once, each on its own line', () => {
+    const error = configError({ PORT: 'abc', DATABASE_URL: 'mysql://x', SEED_DEMO_DATA: 'maybe', SESSION_TTL_SECONDS: '999999', HOST: 'fine' });
+    const lines = error.message.split('\n');
+    for (const name of ['PORT', 'DATABASE_URL', 'SEED_DEMO_DATA', 'SESSION_TTL_SECONDS']) {
+      expect(lines.filter((line) => new RegExp(`\\b${name}\\b`).test(line))).toHaveLength(1);
+    }
+    expect(error.message).not.toMatch(/\bHOST\b/);
+  });
+
+  test.each([
+    ['LOG_LEVEL', 'loud'],
+    ['NODE_ENV', 'staging'],
+    ['DB_POOL_SIZE', '0'],
+    ['LAST_USED_FLUSH_SECONDS', '61'],
+  ])('%s=%s', (name, value) => {
+    expect(configError({ [name]: value }).message).toMatch(new RegExp(`\\b${name}\\b`));
+  });
+});
