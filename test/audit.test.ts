@@ -276,3 +276,36 @@ describe('no secret or password anywhere', () => {
     }
   });
 });
+
+describe('membership changes made by creating an organization or deleting a space', () => {
+  it('createOrganization records its creator as added', async () => {
+    const founder = await signUp(t, 'Fiona Founder');
+    secrets.push(founder.token, founder.password);
+    const before = await t.prisma.auditEvent.count();
+    const organizationId = (await gqlOk(`mutation { createOrganization(input: { name: "Founded" }) { id } }`, {}, founder.token))
+      .createOrganization.id;
+    expect(await t.prisma.auditEvent.count()).toBe(before + 1);
+    expect(await auditEvents(founder.token, organizationId)).toEqual([
+      expect.objectContaining({ action: 'member.added', actorName: 'Fiona Founder', targetId: founder.id }),
+    ]);
+  });
+
+  it('deleteSpace records the removal of its memberships and of the tokens scoped to it', async () => {
+    const space = (await gqlOk(
+      `mutation($input: CreateSpaceInput!) { createSpace(input: $input) { id } }`,
+      { input: { organizationId: w.organizationId, name: 'Doomed' } },
+      w.owner.token,
+    )).createSpace.id;
+    await addMember(t, w.owner.token, { organizationId: w.organizationId, email: newcomer.email, role: 'VIEWER', spaceId: space });
+    const token = remember(await mintToken(t, w.owner.token, { role: 'VIEWER', spaceId: space }));
+    await gqlOk(`mutation($id: ID!) { deleteSpace(id: $id) }`, { id: space }, w.owner.token);
+    const newest = (await auditEvents()).slice(0, 2);
+    expect(newest.map((e) => [e.action, e.targetId]).sort()).toEqual(
+      [
+        ['member.removed', newcomer.id],
+        ['token.deleted', token.id],
+      ].sort(),
+    );
+    expect(newest.every((e) => e.actorName === w.owner.name)).toBe(true);
+  });
+});

@@ -169,6 +169,7 @@ builder.mutationFields((t) => ({
         await tx.membership.create({
           data: { userId: user.id, organizationId: created.id, levelId: created.id, role: 'OWNER' },
         });
+        await recordAudit(tx, ctx.principal, { action: 'member.added', organizationId: created.id, targetId: user.id });
         return created;
       });
       ctx.reach.add({ organizationId: organization.id, role: 'OWNER' });

@@ -1,4 +1,5 @@
 // Spaces: the space(id) query, createSpace, updateSpace, deleteSpace.
+import { recordAudit } from '../audit';
 import { placeOfSpace } from '../loaders';
 import { locate, requireRoleOn } from './authorize';
 import { BoardConnection } from './board';
@@ -93,8 +94,21 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true, validate: idSchema }) },
     authScopes: requireRoleOn('deleteSpace', 'Space', ({ id }, ctx) => locate.space(ctx, String(id))),
     resolve: async (_root, { id }, ctx) => {
-      await ctx.prisma.space.delete({ where: { id: String(id) } });
-      return String(id);
+      const spaceId = String(id);
+      await ctx.prisma.$transaction(async (tx) => {
+        // What the cascade removes is audited like any other removal.
+        const memberships = await tx.membership.findMany({ where: { spaceId }, select: { userId: true } });
+        const tokens = await tx.apiToken.findMany({ where: { spaceId }, select: { id: true } });
+        const space = await tx.space.delete({ where: { id: spaceId } });
+        const organizationId = space.organizationId;
+        for (const { userId } of memberships) {
+          await recordAudit(tx, ctx.principal, { action: 'member.removed', organizationId, targetId: userId });
+        }
+        for (const token of tokens) {
+          await recordAudit(tx, ctx.principal, { action: 'token.deleted', organizationId, targetId: token.id });
+        }
+      });
+      return spaceId;
     },
   }),
 }));
