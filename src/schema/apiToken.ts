@@ -15,7 +15,7 @@ import { placeOfBoard, placeOfSpace } from '../loaders';
 import { builder } from './builder';
 import { noRow } from './noRow';
 import { RoleEnum, ScopeTypeEnum, TokenKindEnum, TokenStatusEnum } from './enums';
-import { idSchema, nameSchema, optionalText } from './validation';
+import { idSchema, nameSchema, optionalText, textSchema } from './validation';
 
 const MAX_GRACE_SECONDS = 86_400;
 const MAX_LIFETIME_SECONDS = 10 * 365 * 86_400;
@@ -88,7 +88,7 @@ export const ApiTokenConnection = builder.connectionObject({ type: ApiToken, nam
 
 export const ApiTokenFilter = builder.inputType('ApiTokenFilter', {
   fields: (t) => ({
-    nameContains: t.string({ description: 'Case-insensitive.', validate: z.string().max(200).nullish() }),
+    nameContains: t.string({ description: 'Case-insensitive.', validate: textSchema('nameContains').max(200).nullish() }),
     status: t.field({ type: TokenStatusEnum }),
   }),
 });

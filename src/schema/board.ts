@@ -4,7 +4,7 @@ import { locate, requireRoleOn } from './authorize';
 import { builder } from './builder';
 import { ItemConnection } from './item';
 import { noRow } from './noRow';
-import { idSchema, isWellFormedId, nameSchema } from './validation';
+import { idSchema, isWellFormedId, nameSchema, textSchema } from './validation';
 import { z } from 'zod';
 
 export const Board = builder.prismaObject('Board', {
@@ -17,7 +17,7 @@ export const Board = builder.prismaObject('Board', {
       'items',
       {
         cursor: 'id',
-        args: { status: t.arg.string({ description: 'Only items with exactly this status.', validate: z.string().max(200).nullish() }) },
+        args: { status: t.arg.string({ description: 'Only items with exactly this status.', validate: textSchema('The status').max(200).nullish() }) },
         query: (args) => ({
           where: args.status == null ? {} : { status: args.status },
           orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],

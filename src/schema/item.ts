@@ -5,9 +5,9 @@ import { placeOfItem } from '../loaders';
 import { locate, requireRoleOn } from './authorize';
 import { builder } from './builder';
 import { noRow } from './noRow';
-import { idSchema, isWellFormedId, nameSchema } from './validation';
+import { idSchema, isWellFormedId, nameSchema, textSchema } from './validation';
 
-const status = z.string().trim().max(200, 'The status must be at most 200 characters.').nullish();
+const status = textSchema('The status').trim().max(200, 'The status must be at most 200 characters.').nullish();
 
 export const Item = builder.prismaObject('Item', {
   // The board's place comes with every item, for the visibility check below.
@@ -81,7 +81,7 @@ const PostItemUpdateInput = builder.inputType('PostItemUpdateInput', {
     itemId: t.id({ required: true, validate: idSchema }),
     body: t.string({
       required: true,
-      validate: z.string().trim().min(1, 'The body must not be empty.').max(10_000, 'The body must be at most 10000 characters.'),
+      validate: textSchema('The body').trim().min(1, 'The body must not be empty.').max(10_000, 'The body must be at most 10000 characters.'),
     }),
   }),
 });

@@ -13,7 +13,7 @@ import { noRow } from './noRow';
 import { builder } from './builder';
 import { RoleEnum } from './enums';
 import { SpaceConnection } from './space';
-import { idSchema, nameSchema } from './validation';
+import { idSchema, nameSchema, textSchema } from './validation';
 
 const newestFirst = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
 const oldestFirst = [{ createdAt: 'asc' as const }, { id: 'asc' as const }];
@@ -113,7 +113,7 @@ const CreateOrganizationInput = builder.inputType('CreateOrganizationInput', {
 const AddMemberInput = builder.inputType('AddMemberInput', {
   fields: (t) => ({
     organizationId: t.id({ required: true, validate: idSchema }),
-    email: t.string({ required: true, validate: z.string().max(254).transform((v) => v.trim().toLowerCase()) }),
+    email: t.string({ required: true, validate: textSchema('The email address').max(254).transform((v) => v.trim().toLowerCase()) }),
     role: t.field({ type: RoleEnum, required: true }),
     spaceId: t.id({ description: 'Set for a membership of one space; omit for organization-wide.', validate: idSchema.nullish() }),
   }),

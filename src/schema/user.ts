@@ -6,7 +6,7 @@ import { SESSION_TOKEN_PREFIX } from '../auth/tokenFormat';
 import { badInput, unauthenticated } from '../errors';
 import type { User as UserRow } from '../generated/prisma/client';
 import { builder } from './builder';
-import { nameSchema } from './validation';
+import { nameSchema, textSchema } from './validation';
 import { z } from 'zod';
 
 export const User = builder.prismaObject('User', {
@@ -67,7 +67,7 @@ const SignUpInput = builder.inputType('SignUpInput', {
 
 const LogInInput = builder.inputType('LogInInput', {
   fields: (t) => ({
-    email: t.string({ required: true, validate: z.string().max(1024).transform((v) => v.trim().toLowerCase()) }),
+    email: t.string({ required: true, validate: textSchema('The email address').max(1024).transform((v) => v.trim().toLowerCase()) }),
     password: t.string({ required: true, validate: z.string().max(1024, 'The password must be at most 1024 characters.') }),
   }),
 });

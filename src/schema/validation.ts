@@ -4,23 +4,27 @@ import { z } from 'zod';
 
 export const NAME_MAX = 200;
 
+const hasNoNul = (value: string) => !value.includes('\u0000');
+
+/** Any text we store: PostgreSQL text cannot hold a NUL character. */
+export const textSchema = (what: string) => z.string().refine(hasNoNul, `${what} must not contain NUL characters.`);
+
 /** A display name: trimmed, 1..200 characters. */
 export const nameSchema = (what: string) =>
-  z
-    .string()
+  textSchema(what)
     .trim()
     .min(1, `${what} must not be empty.`)
     .max(NAME_MAX, `${what} must be at most ${NAME_MAX} characters.`);
 
 export const optionalText = (what: string, max: number) =>
-  z.string().max(max, `${what} must be at most ${max} characters.`).nullish();
+  textSchema(what).max(max, `${what} must be at most ${max} characters.`).nullish();
 
 /** Could `id` name a stored row? 1..200 characters and no NUL, which PostgreSQL text cannot hold. */
-export const isWellFormedId = (id: string) => id.length >= 1 && id.length <= 200 && !id.includes('\u0000');
+export const isWellFormedId = (id: string) => id.length >= 1 && id.length <= 200 && hasNoNul(id);
 
 /** Ids are opaque strings; anything absurd is simply not found. */
 export const idSchema = z
   .string()
   .min(1, 'An id must not be empty.')
   .max(200, 'Not a valid id.')
-  .refine((id) => !id.includes('\u0000'), 'Not a valid id.');
+  .refine(hasNoNul, 'Not a valid id.');
