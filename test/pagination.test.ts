@@ -142,7 +142,7 @@ const connections: Record<string, Connection> = {
     variables: () => ({ id: organizationId }),
     pick: (d) => d.organization.c,
     key: (n) => n.id,
-    size: () => MEMBERS + TOKENS + 1, // member.added and token.created events
+    size: () => 1 + MEMBERS + TOKENS + 1, // the founder's and the members' member.added, and token.created events
   },
   'Organization.members': {
     query: `query($id: ID!, ${ARGS}) { organization(id: $id) { c: members${page('role user { id } space { id }')} } }`,

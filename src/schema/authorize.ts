@@ -6,6 +6,8 @@ import type { Place } from '../auth/reach';
 import { OPERATIONS, type Operation, requiredRole } from '../auth/roles';
 import { notFound } from '../errors';
 import { placeOfBoard, placeOfItem, placeOfSpace } from '../loaders';
+import { noRow } from './noRow';
+import { isWellFormedId } from './validation';
 
 type Locate<Args> = (args: Args, ctx: Context) => Promise<Place | null>;
 
@@ -36,8 +38,18 @@ export const locate = {
   },
 };
 
-/** The row, when it exists and the caller can see it (else NOT_FOUND). For resolvers after authScopes. */
-export async function visibleOrNotFound<T>(row: T | null, place: (row: T) => Place, ctx: Context, what: string): Promise<T> {
-  if (!row || !ctx.reach.canSee(place(row))) throw notFound(what);
-  return row;
+/**
+ * A top-level read by id: the row when it exists and the caller can see it, else null (a
+ * malformed, unknown or out-of-reach id reads alike).
+ */
+export async function findVisible<T>(
+  ctx: Context,
+  query: object,
+  id: string | number,
+  find: (id: string) => Promise<T | null>,
+  place: (row: T) => Place,
+): Promise<T | null> {
+  if (!isWellFormedId(String(id))) return noRow(query); // never a database error
+  const row = await find(String(id));
+  return row && ctx.reach.canSee(place(row)) ? row : null;
 }

@@ -1,11 +1,9 @@
 // Boards: the board(id) query, createBoard, updateBoard, deleteBoard.
 import { placeOfBoard } from '../loaders';
-import { locate, requireRoleOn } from './authorize';
+import { findVisible, locate, requireRoleOn } from './authorize';
 import { builder } from './builder';
 import { ItemConnection } from './item';
-import { noRow } from './noRow';
-import { idSchema, isWellFormedId, nameSchema, textSchema } from './validation';
-import { z } from 'zod';
+import { idSchema, nameSchema, textSchema } from './validation';
 
 export const Board = builder.prismaObject('Board', {
   authScopes: (board) => ({ visible: placeOfBoard(board) }),
@@ -35,11 +33,8 @@ builder.queryField('board', (t) =>
     type: 'Board',
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (query, _root, { id }, ctx) => {
-      if (!isWellFormedId(String(id))) return noRow(query); // a malformed id reads as null, not a database error
-      const board = await ctx.prisma.board.findUnique({ ...query, where: { id: String(id) } });
-      return board && ctx.reach.canSee(placeOfBoard(board)) ? board : null;
-    },
+    resolve: (query, _root, { id }, ctx) =>
+      findVisible(ctx, query, id, (boardId) => ctx.prisma.board.findUnique({ ...query, where: { id: boardId } }), placeOfBoard),
   }),
 );
 

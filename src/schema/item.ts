@@ -1,11 +1,9 @@
 // Items and their updates: item(id), createItem, updateItem, deleteItem, postItemUpdate.
-import { z } from 'zod';
 import { actorName } from '../auth/principal';
 import { placeOfItem } from '../loaders';
-import { locate, requireRoleOn } from './authorize';
+import { findVisible, locate, requireRoleOn } from './authorize';
 import { builder } from './builder';
-import { noRow } from './noRow';
-import { idSchema, isWellFormedId, nameSchema, textSchema } from './validation';
+import { idSchema, nameSchema, textSchema } from './validation';
 
 const status = textSchema('The status').trim().max(200, 'The status must be at most 200 characters.').nullish();
 
@@ -46,17 +44,21 @@ builder.queryField('item', (t) =>
     type: 'Item',
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (query, _root, { id }, ctx) => {
-      if (!isWellFormedId(String(id))) return noRow(query); // a malformed id reads as null, not a database error
-      const item = await ctx.prisma.item.findUnique({
-        ...query,
-        where: { id: String(id) },
-        // The query's own board selection (when the client asked for item.board) wins: it has
-        // every column, the place included; overriding it would drop board.id and the rest.
-        include: { board: { select: { spaceId: true, organizationId: true } }, ...(query.include ?? {}) },
-      });
-      return item && ctx.reach.canSee(placeOfItem(item)) ? item : null;
-    },
+    resolve: (query, _root, { id }, ctx) =>
+      findVisible(
+        ctx,
+        query,
+        id,
+        (itemId) =>
+          ctx.prisma.item.findUnique({
+            ...query,
+            where: { id: itemId },
+            // The query's own board selection (when the client asked for item.board) wins: it has
+            // every column, the place included; overriding it would drop board.id and the rest.
+            include: { board: { select: { spaceId: true, organizationId: true } }, ...(query.include ?? {}) },
+          }),
+        placeOfItem,
+      ),
   }),
 );
 

@@ -1,5 +1,4 @@
 // Organizations and their memberships: queries, createOrganization, addMember, removeMember.
-import { z } from 'zod';
 import { principalUser } from '../auth/principal';
 import { requiredRole, type Role } from '../auth/roles';
 import { recordAudit } from '../audit';
@@ -8,8 +7,7 @@ import { badInput, notFound } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { ApiTokenConnection, ApiTokenFilter, apiTokenFilterWhere } from './apiToken';
 import { AuditEventConnection } from './audit';
-import { locate, requireRoleOn } from './authorize';
-import { noRow } from './noRow';
+import { findVisible, locate, requireRoleOn } from './authorize';
 import { builder } from './builder';
 import { RoleEnum } from './enums';
 import { SpaceConnection } from './space';
@@ -99,10 +97,10 @@ builder.queryFields((t) => ({
     type: 'Organization',
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (query, _root, { id }, ctx) => {
-      if (!ctx.reach.canSee({ organizationId: String(id) })) return noRow(query);
-      return ctx.prisma.organization.findUnique({ ...query, where: { id: String(id) } });
-    },
+    resolve: (query, _root, { id }, ctx) =>
+      findVisible(ctx, query, id, (orgId) => ctx.prisma.organization.findUnique({ ...query, where: { id: orgId } }), (org) => ({
+        organizationId: org.id,
+      })),
   }),
 }));
 

@@ -1,12 +1,11 @@
 // Spaces: the space(id) query, createSpace, updateSpace, deleteSpace.
 import { recordAudit } from '../audit';
 import { placeOfSpace } from '../loaders';
-import { locate, requireRoleOn } from './authorize';
+import { findVisible, locate, requireRoleOn } from './authorize';
 import { BoardConnection } from './board';
 import { builder } from './builder';
 import { RoleEnum } from './enums';
-import { noRow } from './noRow';
-import { idSchema, isWellFormedId, nameSchema } from './validation';
+import { idSchema, nameSchema } from './validation';
 
 export const Space = builder.prismaObject('Space', {
   authScopes: (space) => ({ visible: placeOfSpace(space) }),
@@ -50,11 +49,8 @@ builder.queryField('space', (t) =>
     type: 'Space',
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (query, _root, { id }, ctx) => {
-      if (!isWellFormedId(String(id))) return noRow(query); // a malformed id reads as null, not a database error
-      const space = await ctx.prisma.space.findUnique({ ...query, where: { id: String(id) } });
-      return space && ctx.reach.canSee(placeOfSpace(space)) ? space : null;
-    },
+    resolve: (query, _root, { id }, ctx) =>
+      findVisible(ctx, query, id, (spaceId) => ctx.prisma.space.findUnique({ ...query, where: { id: spaceId } }), placeOfSpace),
   }),
 );
 
