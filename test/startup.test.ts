@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { testDatabaseUrl } from './helpers/testDatabase';
+import { adminQuery, testDatabaseUrl, withDatabaseName } from './helpers/testDatabase';
 
 const root = path.resolve(__dirname, '..');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
@@ -73,48 +73,63 @@ afterEach(() => {
 // Each start initialises or reopens PGlite and compiles TypeScript: allow for a loaded machine.
 jest.setTimeout(240_000);
 
-const onPglite = testDatabaseUrl() ? describe.skip : describe;
+/**
+ * A fresh, empty database for the server, as `npm start` would get it: a new PGlite data
+ * directory, or (with TEST_DATABASE_URL) a new PostgreSQL database named in DATABASE_URL.
+ */
+async function freshDatabase(): Promise<{ env: Record<string, string>; drop: () => Promise<void> }> {
+  const url = testDatabaseUrl();
+  if (url) {
+    const name = `portcullis_start_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+    await adminQuery(`CREATE DATABASE "${name}"`);
+    return {
+      env: { DATABASE_URL: withDatabaseName(url, name) },
+      drop: () => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+    };
+  }
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'portcullis-start-'));
+  return { env: { DATA_DIR: dataDir }, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+}
 
-onPglite('npm start on a fresh PGlite data directory', () => {
-  let dataDir: string;
-  beforeAll(() => {
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'portcullis-start-'));
-  });
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-
+describe(`npm start on a fresh ${testDatabaseUrl() ? 'PostgreSQL database' : 'PGlite data directory'}`, () => {
   test('first start prints a working OWNER token once; SIGTERM exits 0; the next start keeps the data and prints no token', async () => {
-    const first = await startServer({ DATA_DIR: dataDir });
-    const token = /OWNER token:\s+(pcl_\w+)/.exec(first.output())?.[1];
-    const boardId = /board\(id: \\"(\w+)\\"\)/.exec(first.output())?.[1];
-    expect(token).toBeDefined();
-    expect(boardId).toBeDefined();
-    expect(first.output()).toContain('Owner login:');
-    expect(first.output()).toContain('curl');
+    const database = await freshDatabase();
+    try {
+      const first = await startServer(database.env);
+      const token = /OWNER token:\s+(pcl_\w+)/.exec(first.output())?.[1];
+      const boardId = /board\(id: \\"(\w+)\\"\)/.exec(first.output())?.[1];
+      expect(token).toBeDefined();
+      expect(boardId).toBeDefined();
+      expect(first.output()).toContain('Owner login:');
+      expect(first.output()).toContain('curl');
 
-    const health = await fetch(first.url.replace('/graphql', '/healthz'));
-    expect(health.status).toBe(200);
-    const board = await post(first.url, `{ board(id: "${boardId}") { name items { edges { node { name } } } } }`, token);
-    expect(board.status).toBe(200);
-    expect(board.body.data.board.items.edges.length).toBeGreaterThan(0);
-    const viewer = await post(first.url, '{ viewer { user { email } apiToken { role kind } } }', token);
-    expect(viewer.body.data.viewer.apiToken.role).toBe('OWNER');
-    expect(await stop(first.child)).toBe(0);
+      const health = await fetch(first.url.replace('/graphql', '/healthz'));
+      expect(health.status).toBe(200);
+      const board = await post(first.url, `{ board(id: "${boardId}") { name items { edges { node { name } } } } }`, token);
+      expect(board.status).toBe(200);
+      expect(board.body.data.board.items.edges.length).toBeGreaterThan(0);
+      const viewer = await post(first.url, '{ viewer { user { email } apiToken { role kind } } }', token);
+      expect(viewer.body.data.viewer.apiToken.role).toBe('OWNER');
+      expect(await stop(first.child)).toBe(0);
 
-    const second = await startServer({ DATA_DIR: dataDir });
-    expect(second.output()).not.toContain('OWNER token');
-    const again = await post(second.url, `{ board(id: "${boardId}") { name } }`, token);
-    expect(again.body.data.board.name).toBe('Roadmap');
-    expect(await stop(second.child, 'SIGINT')).toBe(0);
+      const second = await startServer(database.env);
+      expect(second.output()).not.toContain('OWNER token');
+      const again = await post(second.url, `{ board(id: "${boardId}") { name } }`, token);
+      expect(again.body.data.board.name).toBe('Roadmap');
+      expect(await stop(second.child, 'SIGINT')).toBe(0);
+    } finally {
+      await database.drop();
+    }
   });
 
   test('SEED_DEMO_DATA=false starts with no demo data', async () => {
-    const emptyDir = mkdtempSync(path.join(os.tmpdir(), 'portcullis-start-'));
+    const database = await freshDatabase();
     try {
-      const server = await startServer({ DATA_DIR: emptyDir, SEED_DEMO_DATA: 'false' });
+      const server = await startServer({ ...database.env, SEED_DEMO_DATA: 'false' });
       expect(server.output()).not.toContain('OWNER token');
       expect(await stop(server.child)).toBe(0);
     } finally {
-      rmSync(emptyDir, { recursive: true, force: true });
+      await database.drop();
     }
   });
 });
