@@ -34,3 +34,25 @@ test('logIn with a NUL character in the email is BAD_USER_INPUT', async () => {
   const response = await t.gql(`mutation($e: String!) { logIn(input: { email: $e, password: "whatever1" }) { token } }`, { e: NUL });
   expect(errorCodes(response)).toEqual(['BAD_USER_INPUT']);
 });
+
+describe('request errors in development mode', () => {
+  let dev: TestApp;
+  beforeAll(async () => {
+    // Yoga attaches internals (originalError) to errors when NODE_ENV is development, the default of npm start.
+    const before = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'development';
+    try {
+      dev = await startTestApp();
+    } finally {
+      process.env.NODE_ENV = before;
+    }
+  });
+  afterAll(() => dev.close());
+
+  test('a body that is not JSON is a 400 BAD_USER_INPUT with no internals', async () => {
+    const response = await dev.http().post('/graphql').set('Content-Type', 'application/json').send('{"query": "{ viewer');
+    expect(response.status).toBe(400);
+    expect(response.body.errors.map((e: any) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    expect(response.text).not.toMatch(/originalError|SyntaxError|stack/);
+  });
+});

@@ -20,7 +20,9 @@ const SPEC_CODES = new Set<ErrorCode>([
 type HttpExtension = { status?: number; spec?: boolean; headers?: Record<string, string> };
 
 function normalise(error: GraphQLError) {
-  const extensions = error.extensions as { code?: unknown; http?: HttpExtension } | undefined;
+  const extensions = error.extensions as { code?: unknown; http?: HttpExtension; originalError?: unknown } | undefined;
+  // Yoga in development mode attaches the original error (name, message, stack): internals.
+  if (extensions) delete extensions.originalError;
   const http = extensions?.http;
   if (!extensions || http?.status !== 400) return;
   http.spec = false;
