@@ -597,3 +597,25 @@ describe('secrets at rest and in responses', () => {
     }
   });
 });
+
+describe('email case', () => {
+  it('keeps the email as given, logs in and refuses duplicates in any case', async () => {
+    const email = `Ada.Lovelace.${Date.now()}@Example.COM`;
+    const signedUp = dataOf(
+      await t.gql(`mutation($i: SignUpInput!) { signUp(input: $i) { user { email } } }`, {
+        i: { email, password: 'analytical-engine', name: 'Ada' },
+      }),
+    );
+    expect(signedUp.signUp.user.email).toBe(email);
+    const loggedIn = dataOf(
+      await t.gql(`mutation($i: LogInInput!) { logIn(input: $i) { user { email } } }`, {
+        i: { email: email.toLowerCase(), password: 'analytical-engine' },
+      }),
+    );
+    expect(loggedIn.logIn.user.email).toBe(email);
+    const duplicate = await t.gql(`mutation($i: SignUpInput!) { signUp(input: $i) { token } }`, {
+      i: { email: email.toUpperCase(), password: 'analytical-engine', name: 'Ada again' },
+    });
+    expect(errorCodes(duplicate)).toEqual(['BAD_USER_INPUT']);
+  });
+});

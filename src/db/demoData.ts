@@ -25,7 +25,9 @@ export async function seedDemoData(prisma: PrismaClient): Promise<DemoData | nul
     // Two instances starting at once on one empty database: only one seeds.
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(7251)`;
     if ((await tx.user.count()) > 0) return null;
-    const owner = await tx.user.create({ data: { email: OWNER_EMAIL, name: 'Demo Owner', passwordHash } });
+    const owner = await tx.user.create({
+      data: { email: OWNER_EMAIL, emailKey: OWNER_EMAIL.toLowerCase(), name: 'Demo Owner', passwordHash },
+    });
     const organization = await tx.organization.create({ data: { name: 'Demo Organization' } });
     await tx.membership.create({
       data: { userId: owner.id, organizationId: organization.id, levelId: organization.id, role: 'OWNER' },

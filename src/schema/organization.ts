@@ -11,7 +11,7 @@ import { findVisible, locate, requireRoleOn } from './authorize';
 import { builder } from './builder';
 import { RoleEnum } from './enums';
 import { SpaceConnection } from './space';
-import { idSchema, nameSchema, textSchema } from './validation';
+import { emailKey, idSchema, nameSchema, textSchema } from './validation';
 
 const newestFirst = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
 const oldestFirst = [{ createdAt: 'asc' as const }, { id: 'asc' as const }];
@@ -111,7 +111,7 @@ const CreateOrganizationInput = builder.inputType('CreateOrganizationInput', {
 const AddMemberInput = builder.inputType('AddMemberInput', {
   fields: (t) => ({
     organizationId: t.id({ required: true, validate: idSchema }),
-    email: t.string({ required: true, validate: textSchema('The email address').max(254).transform((v) => v.trim().toLowerCase()) }),
+    email: t.string({ required: true, validate: textSchema('The email address').max(254).transform(emailKey) }),
     role: t.field({ type: RoleEnum, required: true }),
     spaceId: t.id({ description: 'Set for a membership of one space; omit for organization-wide.', validate: idSchema.nullish() }),
   }),
@@ -181,7 +181,7 @@ builder.mutationFields((t) => ({
     authScopes: requireRoleOn('addMember', 'Organization or space', ({ input }, ctx) => membershipPlace(ctx, input)),
     resolve: async (query, _root, { input }, ctx) => {
       const place = (await membershipPlace(ctx, input))!;
-      const user = await ctx.prisma.user.findUnique({ where: { email: input.email } });
+      const user = await ctx.prisma.user.findUnique({ where: { emailKey: input.email } });
       if (!user) throw notFound('A user with that email address');
       const spaceId = place.spaceId ?? null;
       const levelId = spaceId ?? place.organizationId;

@@ -6,7 +6,7 @@ import { SESSION_TOKEN_PREFIX } from '../auth/tokenFormat';
 import { badInput, unauthenticated } from '../errors';
 import type { User as UserRow } from '../generated/prisma/client';
 import { builder } from './builder';
-import { nameSchema, textSchema } from './validation';
+import { emailKey, nameSchema, textSchema } from './validation';
 import { z } from 'zod';
 
 export const User = builder.prismaObject('User', {
@@ -48,8 +48,7 @@ const email = z
   .string()
   .trim()
   .max(254, 'The email address is too long.')
-  .email('Not a valid email address.')
-  .transform((value) => value.toLowerCase());
+  .email('Not a valid email address.');
 
 const SignUpInput = builder.inputType('SignUpInput', {
   fields: (t) => ({
@@ -67,7 +66,7 @@ const SignUpInput = builder.inputType('SignUpInput', {
 
 const LogInInput = builder.inputType('LogInInput', {
   fields: (t) => ({
-    email: t.string({ required: true, validate: textSchema('The email address').max(1024).transform((v) => v.trim().toLowerCase()) }),
+    email: t.string({ required: true, validate: textSchema('The email address').max(1024).transform(emailKey) }),
     password: t.string({ required: true, validate: z.string().max(1024, 'The password must be at most 1024 characters.') }),
   }),
 });
@@ -87,11 +86,12 @@ builder.mutationFields((t) => ({
     skipTypeScopes: true,
     args: { input: t.arg({ type: SignUpInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      const existing = await ctx.prisma.user.findUnique({ where: { email: input.email } });
+      const key = emailKey(input.email);
+      const existing = await ctx.prisma.user.findUnique({ where: { emailKey: key } });
       if (existing) throw badInput('An account with this email address already exists.');
       const passwordHash = await hashSecret(input.password);
       const user = await ctx.prisma.user
-        .create({ data: { email: input.email, name: input.name, passwordHash } })
+        .create({ data: { email: input.email, emailKey: key, name: input.name, passwordHash } })
         .catch((error: { code?: string }) => {
           if (error.code === 'P2002') throw badInput('An account with this email address already exists.');
           throw error;
@@ -104,7 +104,7 @@ builder.mutationFields((t) => ({
     skipTypeScopes: true,
     args: { input: t.arg({ type: LogInInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      const user = await ctx.prisma.user.findUnique({ where: { email: input.email } });
+      const user = await ctx.prisma.user.findUnique({ where: { emailKey: input.email } });
       // Unknown email and wrong password fail alike, in about the same time.
       const ok = user ? await verifySecret(user.passwordHash, input.password) : await verifyAgainstDummy(input.password);
       if (!user || !ok) throw unauthenticated('Wrong email or password.');

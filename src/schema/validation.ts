@@ -19,6 +19,9 @@ export const nameSchema = (what: string) =>
 export const optionalText = (what: string, max: number) =>
   textSchema(what).max(max, `${what} must be at most ${max} characters.`).nullish();
 
+/** The key under which emails are unique: compared case-insensitively, ignoring outer spaces. */
+export const emailKey = (email: string) => email.trim().toLowerCase();
+
 /** Could `id` name a stored row? 1..200 characters and no NUL, which PostgreSQL text cannot hold. */
 export const isWellFormedId = (id: string) => id.length >= 1 && id.length <= 200 && hasNoNul(id);
 

@@ -11,6 +11,7 @@ CREATE TYPE "ScopeType" AS ENUM ('ORGANIZATION', 'SPACE', 'BOARDS');
 CREATE TABLE "User" (
     "id" TEXT NOT NULL,
     "email" TEXT NOT NULL,
+    "emailKey" TEXT NOT NULL,
     "name" TEXT NOT NULL,
     "passwordHash" TEXT NOT NULL,
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -145,7 +146,7 @@ CREATE TABLE "AuditEvent" (
 );
 
 -- CreateIndex
-CREATE UNIQUE INDEX "User_email_key" ON "User"("email");
+CREATE UNIQUE INDEX "User_emailKey_key" ON "User"("emailKey");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "Session_publicId_key" ON "Session"("publicId");
