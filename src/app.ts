@@ -12,6 +12,7 @@ import { schema } from './schema';
 import { healthPlugin } from './server/health';
 import { maskError } from './server/maskError';
 import { requestErrorsPlugin } from './server/requestErrors';
+import { queryLimitsPlugins } from './server/queryLimits';
 
 export interface App {
   yoga: ReturnType<typeof createYoga<Record<string, unknown>, Context>>;
@@ -42,7 +43,8 @@ export function createApp(config: Config, database: Database): App {
     maskedErrors: { maskError, isDev: false },
     landingPage: false,
     logging: config.logLevel === 'silent' ? false : config.logLevel,
-    plugins: [healthPlugin(database), requestErrorsPlugin()],
+    // Query limits run while parsing and validating: a document over one never executes.
+    plugins: [healthPlugin(database), ...queryLimitsPlugins(config.queryLimits), requestErrorsPlugin()],
   });
 
   return { yoga, database, lastUsed, stop: () => lastUsed.stop() };

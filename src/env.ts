@@ -22,6 +22,14 @@ const envSchema = z.object({
   TOKEN_VERIFY_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  // Query limits (see src/server/queryLimits.ts). The deepest legitimate query,
+  // organizations→spaces→boards→items→updates with edges/node and leaf fields, has depth 16.
+  QUERY_MAX_DEPTH: z.coerce.number().int().min(1).max(1_000).default(20),
+  QUERY_MAX_ALIASES: z.coerce.number().int().min(0).max(10_000).default(15),
+  QUERY_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(10_000).default(50),
+  // GraphiQL's schema introspection query is about 185 tokens: below 200 it would break.
+  QUERY_MAX_TOKENS: z.coerce.number().int().min(200).max(1_000_000).default(1_000),
+  QUERY_MAX_COST: z.coerce.number().int().min(1).max(1_000_000_000).default(10_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -40,6 +48,21 @@ export interface Config {
   tokenVerifyCacheSize: number;
   shutdownTimeoutMs: number;
   logLevel: Env['LOG_LEVEL'];
+  /** Checked on every document before it executes (GraphQL Armor); see src/server/queryLimits.ts. */
+  queryLimits: QueryLimits;
+}
+
+export interface QueryLimits {
+  /** Deepest field nesting (every field counts, leaves included). */
+  maxDepth: number;
+  /** Aliased fields per operation (`__typename` aliases are free). */
+  maxAliases: number;
+  /** Directives (`@include`, `@skip`, …) per operation. */
+  maxDirectives: number;
+  /** Lexical tokens per document: its size, checked while parsing. */
+  maxTokens: number;
+  /** Static cost per operation: 1 per scalar field, 2 per object field, times `first`/`last` of its connection. */
+  maxCost: number;
 }
 
 export class ConfigError extends Error {}
@@ -66,5 +89,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     tokenVerifyCacheSize: env.TOKEN_VERIFY_CACHE_SIZE,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     logLevel: env.LOG_LEVEL,
+    queryLimits: {
+      maxDepth: env.QUERY_MAX_DEPTH,
+      maxAliases: env.QUERY_MAX_ALIASES,
+      maxDirectives: env.QUERY_MAX_DIRECTIVES,
+      maxTokens: env.QUERY_MAX_TOKENS,
+      maxCost: env.QUERY_MAX_COST,
+    },
   };
 }

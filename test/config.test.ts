@@ -28,6 +28,7 @@ describe('defaults', () => {
       tokenVerifyCacheSize: 10_000,
       shutdownTimeoutMs: 10_000,
       logLevel: 'info',
+      queryLimits: { maxDepth: 20, maxAliases: 15, maxDirectives: 50, maxTokens: 1000, maxCost: 10_000 },
     });
   });
 

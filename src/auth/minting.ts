@@ -70,12 +70,10 @@ function assertMayMintPersonal(principal: Principal, reach: Reach, request: Toke
   if (caller?.role && request.role && !roleAtLeast(caller.role, request.role)) {
     throw forbidden(`You cannot grant ${request.role}: your token is capped at ${caller.role}.`);
   }
-  if (request.scope) {
-    const callerRole = roleEverywhereIn(reach, request.scope);
-    if (callerRole == null) throw forbidden('The scope is not inside what you can reach.');
-    if (request.role && !roleAtLeast(callerRole, request.role)) {
-      throw forbidden(`You cannot grant ${request.role}: your role in this scope is ${callerRole}.`);
-    }
+  // A PERSONAL token's rights are its user's current rights, capped: whatever its cap, it can
+  // never do more than its user. So a user may set any cap; only a capped caller is bound by its own.
+  if (request.scope && roleEverywhereIn(reach, request.scope) == null) {
+    throw forbidden('The scope is not inside what you can reach.');
   }
 }
 

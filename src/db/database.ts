@@ -17,6 +17,12 @@ export interface DatabaseOptions {
   dataDir: string;
   poolSize: number;
   migrate?: boolean;
+  /**
+   * Called with the SQL of every statement the app sends to the database, at the driver
+   * (each pg client's `query`; PGlite's `query`/`exec`, in transactions too). For tests that
+   * count statements (test/nPlusOne.test.ts); migrations are not reported.
+   */
+  onQuery?: (sql: string) => void;
 }
 
 export interface Database {
@@ -41,6 +47,9 @@ async function openPostgres(options: DatabaseOptions, connectionString: string):
   });
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => undefined);
+  const { onQuery } = options;
+  // Every statement, pool.query's included, goes through one of the pool's clients.
+  if (onQuery) pool.on('connect', (client) => reportQueries(client, onQuery));
   const adapter = new PrismaPg(pool);
   if (options.migrate !== false) await applyMigrations(new PrismaPg({ connectionString, max: 1 }), MIGRATIONS_DIR);
   const prisma = new PrismaClient({ adapter });
@@ -60,6 +69,12 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
   const pglite = new PGlite(path.resolve(options.dataDir));
   await pglite.waitReady;
   if (options.migrate !== false) await applyMigrations(new PrismaPGlite(pglite), MIGRATIONS_DIR);
+  const { onQuery } = options;
+  if (onQuery) {
+    reportQueries(pglite, onQuery);
+    const transaction = pglite.transaction.bind(pglite);
+    pglite.transaction = (callback) => transaction((tx) => callback(reportQueries(tx, onQuery)));
+  }
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   return {
     kind: 'pglite',
@@ -71,6 +86,21 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
       await pglite.close();
     },
   };
+}
+
+/** Wraps `target.query` (and `exec`, when there is one) to report each statement's SQL first. */
+function reportQueries<T extends object>(target: T, onQuery: (sql: string) => void): T {
+  const methods = target as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const method of ['query', 'exec']) {
+    const original = methods[method];
+    if (typeof original !== 'function') continue;
+    methods[method] = function (this: unknown, ...args: unknown[]) {
+      const sql = args[0];
+      onQuery(typeof sql === 'string' ? sql : String((sql as { text?: unknown } | undefined)?.text ?? ''));
+      return original.apply(this, args);
+    };
+  }
+  return target;
 }
 
 async function pingWith(prisma: PrismaClient): Promise<boolean> {

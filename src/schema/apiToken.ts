@@ -276,9 +276,9 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: UpdateApiTokenInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const token = await managedToken(ctx, input.id);
-      if (input.role != null && input.role !== token.role) {
-        assertMayMint(ctx.principal, ctx.reach, { kind: token.kind, role: input.role, scope: scopeOf(token), expiresAt: token.expiresAt });
-      }
+      // Updating is minting the updated token anew: it must do nothing the caller cannot do now.
+      const role = input.role ?? token.role;
+      assertMayMint(ctx.principal, ctx.reach, { kind: token.kind, role, scope: scopeOf(token), expiresAt: token.expiresAt });
       return ctx.prisma.$transaction(async (tx) => {
         const updated = await tx.apiToken.update({
           where: { id: token.id },

@@ -26,8 +26,12 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   return { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', SEED_DEMO_DATA: 'false' }), ...overrides };
 }
 
-export async function startTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
-  const database = await openTestDatabase();
+/** `options.onQuery` is called with every SQL statement the app sends (see openDatabase). */
+export async function startTestApp(
+  overrides: Partial<Config> = {},
+  options: { onQuery?: (sql: string) => void } = {},
+): Promise<TestApp> {
+  const database = await openTestDatabase(options);
   const app = createApp(testConfig(overrides), database);
   const http = () => request(app.yoga);
   const post = async (query: string, variables: Record<string, unknown> | undefined, authorization?: string) => {

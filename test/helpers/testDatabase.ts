@@ -37,7 +37,9 @@ export interface TestDatabase extends Database {
   location: string;
 }
 
-export async function openTestDatabase(): Promise<TestDatabase> {
+/** `onQuery`: see DatabaseOptions (reports every statement the app sends). */
+export async function openTestDatabase(options: { onQuery?: (sql: string) => void } = {}): Promise<TestDatabase> {
+  const { onQuery } = options;
   const template = process.env[TEMPLATE_ENV];
   if (!template) throw new Error(`${TEMPLATE_ENV} is not set: run the tests through jest (globalSetup builds it).`);
   const url = testDatabaseUrl();
@@ -45,7 +47,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     const name = `portcullis_test_${process.pid}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
     await adminQuery(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
     const location = withDatabaseName(url, name);
-    const database = await openDatabase({ databaseUrl: location, dataDir: '', poolSize: 5, migrate: false });
+    const database = await openDatabase({ databaseUrl: location, dataDir: '', poolSize: 5, migrate: false, onQuery });
     return {
       ...database,
       location,
@@ -57,7 +59,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
   }
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'portcullis-test-'));
   cpSync(template, dataDir, { recursive: true });
-  const database = await openDatabase({ dataDir, poolSize: 1, migrate: false });
+  const database = await openDatabase({ dataDir, poolSize: 1, migrate: false, onQuery });
   return {
     ...database,
     location: dataDir,

@@ -1,0 +1,52 @@
+// Query limits, checked before anything executes (GraphQL Armor): depth, aliases and
+// directives per operation and the static cost (validation rules), and the document's size in
+// tokens (while parsing, so an oversized document is never parsed whole). A document over a
+// limit gets one error naming the limit and the value found, code BAD_USER_INPUT, HTTP 400,
+// and neither the context (authentication) nor any resolver runs.
+//
+// Introspection (`__schema`) counts for neither depth nor cost, so GraphiQL keeps working.
+// The cost counts 1 per scalar field and 2 per object field, times the literal `first`/`last`
+// of a connection (depthCostFactor 1: the cost is about the number of fields the response can
+// hold). Armor counts an omitted `first` (default 50) or one given as a variable as 1.
+import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { GraphQLError, type ValidationContext } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { QueryLimits } from '../env';
+
+/** Armor's refusal as the spec's: BAD_USER_INPUT, HTTP 400, armor's message without "Syntax Error: ". */
+function limitError(error: GraphQLError): GraphQLError {
+  const message = error.message.replace(/^Syntax Error: /, '').replace(/^Query Cost/, 'Query cost');
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+}
+
+/**
+ * Validation rules report the error (so validation fails as usual and nothing executes); the
+ * token limit has no validation context (it runs in the lexer), so it throws and parsing stops.
+ */
+function reject(context: ValidationContext | null, error: GraphQLError): void {
+  if (!context) throw limitError(error);
+  context.reportError(limitError(error));
+}
+
+const common = { exposeLimits: true, propagateOnRejection: false, onReject: [reject] };
+
+export function queryLimitsPlugins(limits: QueryLimits): Plugin[] {
+  return [
+    maxTokensPlugin({ ...common, n: limits.maxTokens }),
+    maxDepthPlugin({ ...common, n: limits.maxDepth, ignoreIntrospection: true }),
+    maxAliasesPlugin({ ...common, n: limits.maxAliases }),
+    maxDirectivesPlugin({ ...common, n: limits.maxDirectives }),
+    costLimitPlugin({
+      ...common,
+      maxCost: limits.maxCost,
+      objectCost: 2,
+      scalarCost: 1,
+      depthCostFactor: 1,
+      ignoreIntrospection: true,
+    }),
+  ] as Plugin[];
+}
