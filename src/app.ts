@@ -13,16 +13,25 @@ import { healthPlugin } from './server/health';
 import { maskError } from './server/maskError';
 import { requestErrorsPlugin } from './server/requestErrors';
 import { queryLimitsPlugins } from './server/queryLimits';
+import { bodyLimit } from './server/bodyLimit';
+import { createLogger, requestLogging, type LogStream, type Logger } from './server/logging';
 
 export interface App {
   yoga: ReturnType<typeof createYoga<Record<string, unknown>, Context>>;
   database: Database;
   lastUsed: LastUsedRecorder;
+  /** Structured logs (pino): one line per request, masked errors with their stack. */
+  logger: Logger;
   /** Stops background work and flushes pending writes (does not close the database). */
   stop(): Promise<void>;
 }
 
-export function createApp(config: Config, database: Database): App {
+export interface AppOptions {
+  /** Where log lines go (default stdout); tests pass a stream that captures them. */
+  logStream?: LogStream;
+}
+
+export function createApp(config: Config, database: Database, options: AppOptions = {}): App {
   const { prisma } = database;
   const lastUsed = new LastUsedRecorder(prisma, config.lastUsedFlushSeconds * 1000);
   const authenticator = createAuthenticator({
@@ -32,6 +41,9 @@ export function createApp(config: Config, database: Database): App {
   });
   lastUsed.start();
 
+  const limitBody = bodyLimit(config.maxBodyBytes);
+  const logger = createLogger(config, options.logStream);
+  const logging = requestLogging(logger);
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     context: ({ request }) => createContext({ prisma, config, authenticator, lastUsed }, request),
@@ -42,10 +54,17 @@ export function createApp(config: Config, database: Database): App {
     // Unexpected errors become "Unexpected error." with no stack, SQL or secret.
     maskedErrors: { maskError, isDev: false },
     landingPage: false,
-    logging: config.logLevel === 'silent' ? false : config.logLevel,
+    // Bodies over MAX_BODY_BYTES: HTTP 413 before they are read whole. Batches (a JSON array
+    // body) stay refused: yoga's batching is off, so they get HTTP 400 "Batching is not supported."
+    ...limitBody.options,
+    // No file uploads in this schema: multipart/form-data bodies get 415 like any other type
+    // yoga does not read (its multipart parser answers some malformed forms with 200 or 500).
+    multipart: false,
+    // Yoga's own log calls (masked errors' originals, with their stack) carry the request id.
+    logging: logging.yogaLogger,
     // Query limits run while parsing and validating: a document over one never executes.
-    plugins: [healthPlugin(database), ...queryLimitsPlugins(config.queryLimits), requestErrorsPlugin()],
+    plugins: [healthPlugin(database), limitBody.plugin, ...queryLimitsPlugins(config.queryLimits), requestErrorsPlugin(), logging.plugin],
   });
 
-  return { yoga, database, lastUsed, stop: () => lastUsed.stop() };
+  return { yoga, database, lastUsed, logger, stop: () => lastUsed.stop() };
 }

@@ -30,6 +30,10 @@ const envSchema = z.object({
   // GraphiQL's schema introspection query is about 185 tokens: below 200 it would break.
   QUERY_MAX_TOKENS: z.coerce.number().int().min(200).max(1_000_000).default(1_000),
   QUERY_MAX_COST: z.coerce.number().int().min(1).max(1_000_000_000).default(10_000),
+  // Request bodies (see src/server/bodyLimit.ts). The largest legitimate request is about
+  // 150 KB (a 10,000-character item update or 100 board ids, every character JSON-escaped);
+  // GraphiQL's introspection request is about 2 KB, hence the floor.
+  MAX_BODY_BYTES: z.coerce.number().int().min(16_384).max(104_857_600).default(1_048_576),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -48,6 +52,8 @@ export interface Config {
   tokenVerifyCacheSize: number;
   shutdownTimeoutMs: number;
   logLevel: Env['LOG_LEVEL'];
+  /** Largest request body accepted, in bytes (HTTP 413 above it); see src/server/bodyLimit.ts. */
+  maxBodyBytes: number;
   /** Checked on every document before it executes (GraphQL Armor); see src/server/queryLimits.ts. */
   queryLimits: QueryLimits;
 }
@@ -89,6 +95,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     tokenVerifyCacheSize: env.TOKEN_VERIFY_CACHE_SIZE,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     logLevel: env.LOG_LEVEL,
+    maxBodyBytes: env.MAX_BODY_BYTES,
     queryLimits: {
       maxDepth: env.QUERY_MAX_DEPTH,
       maxAliases: env.QUERY_MAX_ALIASES,

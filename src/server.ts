@@ -1,6 +1,6 @@
 // The process: read configuration, open the database (migrating it), seed demo data on
 // first run, listen, and shut down gracefully on SIGTERM/SIGINT.
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './env';
 import { openDatabase } from './db/database';
@@ -14,11 +14,63 @@ async function main() {
     poolSize: config.dbPoolSize,
   });
   const app = createApp(config, database);
-  const server = createServer(app.yoga);
+  // Responses being worked on, so that a shutdown can close their connections once they are sent.
+  const inFlight = new Set<ServerResponse>();
+  let stopping = false;
+  const server = createServer((req, res) => {
+    if (stopping) {
+      // A request on a connection that was kept alive before the shutdown began.
+      res.writeHead(503, { 'Content-Type': 'application/json', Connection: 'close', 'Retry-After': '1' });
+      res.end(JSON.stringify({ errors: [{ message: 'The server is shutting down.', extensions: { code: 'SERVICE_UNAVAILABLE' } }] }));
+      return;
+    }
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+    void app.yoga(req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
   });
+  // Signals are handled from here on, before the (possibly slow) first-run seeding.
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.logger.info({ signal, inFlight: inFlight.size }, `${signal} received: finishing in-flight requests, then stopping.`);
+    const deadline = setTimeout(() => {
+      app.logger.warn(`Shutdown took longer than ${config.shutdownTimeoutMs} ms; closing connections.`);
+      server.closeAllConnections();
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    // Stop accepting (new connections are refused); once every connection is closed, flush
+    // pending writes, close the database and exit.
+    server.close(() => {
+      clearTimeout(deadline);
+      Promise.resolve()
+        .then(() => app.stop())
+        .then(() => database.close())
+        .then(
+          () => {
+            app.logger.info('Stopped.');
+            process.exit(0);
+          },
+          (error: unknown) => {
+            app.logger.error({ err: error }, 'Failed to stop cleanly.');
+            process.exit(1);
+          },
+        );
+    });
+    // Idle keep-alive connections close now; busy ones as soon as their response is sent
+    // (it says `Connection: close`, so the client does not reuse the connection).
+    for (const res of inFlight) {
+      if (!res.headersSent) res.setHeader('Connection', 'close');
+      res.once('finish', () => setImmediate(() => server.closeIdleConnections()));
+    }
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
@@ -27,28 +79,6 @@ async function main() {
   // One write, so that whoever reads the output sees the banner with the listening line.
   const where = database.kind === 'pglite' ? `PGlite in ${config.dataDir}` : 'PostgreSQL';
   console.log([`Portcullis listening on ${url} (database: ${where})`, ...(demo ? [demo.banner(url)] : [])].join('\n'));
-
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`${signal} received: finishing in-flight requests, then stopping.`);
-    const deadline = setTimeout(() => {
-      console.error(`Shutdown took longer than ${config.shutdownTimeoutMs} ms; closing connections.`);
-      server.closeAllConnections();
-    }, config.shutdownTimeoutMs);
-    deadline.unref();
-    // Stop accepting; idle keep-alive connections are closed now, busy ones when done.
-    server.close(async () => {
-      clearTimeout(deadline);
-      await app.stop();
-      await database.close();
-      process.exit(0);
-    });
-    server.closeIdleConnections();
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
 main().catch((error: unknown) => {

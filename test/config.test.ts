@@ -28,6 +28,7 @@ describe('defaults', () => {
       tokenVerifyCacheSize: 10_000,
       shutdownTimeoutMs: 10_000,
       logLevel: 'info',
+      maxBodyBytes: 1_048_576,
       queryLimits: { maxDepth: 20, maxAliases: 15, maxDirectives: 50, maxTokens: 1000, maxCost: 10_000 },
     });
   });
@@ -153,6 +154,8 @@ describe('clear errors that name the variable', () => {
     ['NODE_ENV', 'staging'],
     ['DB_POOL_SIZE', '0'],
     ['LAST_USED_FLUSH_SECONDS', '61'],
+    ['MAX_BODY_BYTES', '1000'],
+    ['MAX_BODY_BYTES', '1MB'],
   ])('%s=%s', (name, value) => {
     expect(configError({ [name]: value }).message).toMatch(new RegExp(`\\b${name}\\b`));
   });

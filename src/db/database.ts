@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { Pool } from 'pg';
+import { Pool, type PoolClient } from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
 import { applyMigrations } from './schemaEngine';
 
@@ -43,10 +43,17 @@ async function openPostgres(options: DatabaseOptions, connectionString: string):
     max: options.poolSize,
     // Fail fast when the database is unreachable rather than queueing requests forever.
     connectionTimeoutMillis: 5_000,
+    // A connection that stops answering (a network partition: no RST, no FIN, the packets just
+    // vanish) would otherwise hang its request for good, and with it a pool slot: no statement
+    // of ours takes long, so one unanswered for this long means the database is gone (HTTP 503,
+    // see maskError), and the connection is dropped (destroyOnReadTimeout).
+    // (statement_timeout would not help here: it runs on the server, which never hears of it.)
+    query_timeout: QUERY_TIMEOUT_MS,
     idleTimeoutMillis: 30_000,
   });
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => undefined);
+  pool.on('connect', destroyOnReadTimeout);
   const { onQuery } = options;
   // Every statement, pool.query's included, goes through one of the pool's clients.
   if (onQuery) pool.on('connect', (client) => reportQueries(client, onQuery));
@@ -61,6 +68,39 @@ async function openPostgres(options: DatabaseOptions, connectionString: string):
       await prisma.$disconnect();
       await pool.end().catch(() => undefined);
     },
+  };
+}
+
+/** The longest any one statement may go unanswered on PostgreSQL (see openPostgres). */
+export const QUERY_TIMEOUT_MS = 10_000;
+
+/**
+ * pg's query_timeout fails the query but keeps the connection, still waiting for the lost
+ * answer: the next query on it would queue behind it, and a transaction's client goes back to
+ * the pool as if healthy. So a timed-out connection is destroyed (the pool then drops it).
+ */
+function destroyOnReadTimeout(client: PoolClient) {
+  // Destroying the socket makes the client emit 'error' when nobody may be listening any more.
+  client.on('error', () => undefined);
+  const destroy = (error: unknown) => {
+    if (error instanceof Error && error.message === 'Query read timeout') {
+      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    }
+  };
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const callback = args[args.length - 1];
+    if (typeof callback === 'function') {
+      args[args.length - 1] = (error: unknown, result: unknown) => {
+        destroy(error);
+        callback(error, result);
+      };
+      return query(...args);
+    }
+    const result = query(...args);
+    // Observes the promise the caller gets (and handles, as before); this branch swallows nothing.
+    if (result instanceof Promise) result.catch(destroy);
+    return result;
   };
 }
 
@@ -82,7 +122,12 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
     ping: () => pingWith(prisma),
     close: async () => {
       await prisma.$disconnect();
-      // Closing flushes PGlite's data directory; skipping it can lose recent writes.
+      // A clean shutdown (checkpoint), so that the next start needs no WAL recovery. Skipping
+      // it loses no committed write when the process dies: PGlite's NodeFS writes straight
+      // through to the files (fs.writeSync, no JS-side buffer) and a commit writes its WAL
+      // before it returns (test/pgliteDurability.test.ts kills the server with SIGKILL). It
+      // never fsyncs, though (PGlite runs postgres with -F, and Emscripten's NODEFS has no
+      // fsync): an operating-system crash or power loss can lose recent commits.
       await pglite.close();
     },
   };

@@ -1,6 +1,6 @@
 // The real app on its own copy of the database, driven through supertest.
 import request from 'supertest';
-import { createApp, type App } from '../../src/app';
+import { createApp, type App, type AppOptions } from '../../src/app';
 import { loadConfig, type Config } from '../../src/env';
 import { openTestDatabase, type TestDatabase } from './testDatabase';
 
@@ -26,13 +26,16 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   return { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', SEED_DEMO_DATA: 'false' }), ...overrides };
 }
 
-/** `options.onQuery` is called with every SQL statement the app sends (see openDatabase). */
+/**
+ * `options.onQuery` is called with every SQL statement the app sends (see openDatabase);
+ * `options.logStream` receives every log line (set `logLevel` too: tests default to 'silent').
+ */
 export async function startTestApp(
   overrides: Partial<Config> = {},
-  options: { onQuery?: (sql: string) => void } = {},
+  options: { onQuery?: (sql: string) => void } & AppOptions = {},
 ): Promise<TestApp> {
-  const database = await openTestDatabase(options);
-  const app = createApp(testConfig(overrides), database);
+  const database = await openTestDatabase({ onQuery: options.onQuery });
+  const app = createApp(testConfig(overrides), database, { logStream: options.logStream });
   const http = () => request(app.yoga);
   const post = async (query: string, variables: Record<string, unknown> | undefined, authorization?: string) => {
     let req = http().post('/graphql').set('Content-Type', 'application/json');

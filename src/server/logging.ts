@@ -1,0 +1,200 @@
+// Structured logs (pino, one JSON object per line). Every request gets an id (a well-formed
+// incoming X-Request-Id, or a new UUID), returned as the X-Request-Id response header, and one
+// line when it completes:
+//
+//   {"level":30,"time":"…","pid":1,"hostname":"…","requestId":"…","method":"POST","path":"/graphql",
+//    "status":200,"durationMs":12.4,"caller":"personal","tokenPublicId":"…","userId":"…","msg":"request completed"}
+//
+// Never logged: secrets, passwords, hashes, Authorization headers, request bodies, variables or
+// query strings. Yoga's own log calls (e.g. the original of every masked error, with its stack)
+// go through the same logger and carry the request id of the request they happened in. As a
+// last line of defence every line is scrubbed of anything that looks like a token (`pcl_`/`pcs_`
+// + base62), a bearer credential or an argon2 hash before it is written.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { inspect } from 'node:util';
+import type { GraphQLError } from 'graphql';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import type { Plugin, YogaLogger } from 'graphql-yoga';
+import type { Config } from '../env';
+import type { Principal } from '../auth/principal';
+import { parseToken } from '../auth/tokenFormat';
+
+export type { Logger } from 'pino';
+
+/** Where log lines go: anything with `write(line)` (stdout by default). */
+export type LogStream = DestinationStream;
+
+const REDACTED = '[REDACTED]';
+const SCRUBBERS: [RegExp, string][] = [
+  [/\b(pc[ls]_)[0-9A-Za-z]+/g, `$1${REDACTED}`],
+  [/\b(Bearer)\s+[^\s"'\\,;]+/gi, `$1 ${REDACTED}`],
+  [/\$argon2(?:id|i|d)\$[A-Za-z0-9+/=$,.-]*/g, REDACTED],
+];
+
+/** Removes anything that looks like a token, a bearer credential or an argon2 hash. */
+export function scrub(text: string): string {
+  let out = text;
+  for (const [pattern, replacement] of SCRUBBERS) out = out.replace(pattern, replacement);
+  return out;
+}
+
+/** A stream that scrubs every line before handing it on. */
+function scrubbing(stream: LogStream): LogStream {
+  return { write: (line: string) => stream.write(scrub(line)) };
+}
+
+/** The app's logger, at config.logLevel ('silent': nothing at all), writing to `stream` or stdout. */
+export function createLogger(config: Pick<Config, 'logLevel'>, stream?: LogStream): Logger {
+  if (config.logLevel === 'silent') return pino({ level: 'silent' });
+  return pino(
+    {
+      level: config.logLevel,
+      // Our own error serializer (scrubbed, with the cause chain) instead of pino's.
+      serializers: { err: (error: unknown) => serializeError(error) },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      // Defence in depth: such fields are never logged, and would be censored if they were.
+      redact: {
+        paths: ['password', 'secret', 'token', 'authorization', 'passwordHash', 'secretHash', 'previousSecretHash', 'headers.authorization'].flatMap(
+          (key) => [key, `*.${key}`],
+        ),
+        censor: REDACTED,
+      },
+    },
+    scrubbing(stream ?? pino.destination({ dest: 1, sync: true })),
+  );
+}
+
+/** What the request line says about a request, filled in as it is handled. */
+interface RequestState {
+  requestId: string;
+  start: number;
+  method: string;
+  path: string;
+  hasAuthorization: boolean;
+  caller?: Principal['kind'];
+  userId?: string;
+  tokenPublicId?: string;
+  sessionPublicId?: string;
+  errorCodes?: string[];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9.:-]{0,63}$/;
+
+/** An incoming X-Request-Id when it is well formed (no `_`, so never a token), else a new UUID. */
+export function requestIdOf(header: string | null): string {
+  return header && REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+function serializeError(error: unknown, depth = 0): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: scrub(String(error)) };
+  const e = error as Error & { code?: unknown; path?: unknown; originalError?: unknown; cause?: unknown };
+  const out: Record<string, unknown> = { type: e.constructor?.name ?? e.name, message: scrub(e.message) };
+  if (typeof e.code === 'string' || typeof e.code === 'number') out.code = e.code;
+  if (Array.isArray(e.path)) out.path = e.path.join('.');
+  if (e.stack) out.stack = scrub(e.stack);
+  const inner = e.originalError ?? e.cause;
+  if (inner && inner !== error && depth < 4) out.cause = serializeError(inner, depth + 1);
+  return out;
+}
+
+export interface RequestLogging {
+  /** Yoga's `logging` option: its log calls, with the current request's id. */
+  yogaLogger: YogaLogger;
+  /** The yoga plugin: request id, X-Request-Id header and the request line. */
+  plugin: Plugin;
+}
+
+export function requestLogging(logger: Logger): RequestLogging {
+  const requests = new AsyncLocalStorage<RequestState>();
+  const logged = new WeakSet<object>();
+
+  const forward = (level: 'debug' | 'info' | 'warn' | 'error') => (...args: unknown[]) => {
+    if (!logger.isLevelEnabled(level)) return;
+    const requestId = requests.getStore()?.requestId;
+    const bindings: Record<string, unknown> = requestId ? { requestId } : {};
+    const error = args.find((a): a is Error => a instanceof Error);
+    if (error) {
+      // Yoga logs a masked error more than once on some paths: once is enough.
+      if (logged.has(error)) return;
+      logged.add(error);
+      logger[level]({ ...bindings, err: error }, scrub(`Unexpected error: ${error.message}`));
+      return;
+    }
+    logger[level](bindings, scrub(args.map((a) => (typeof a === 'string' ? a : inspect(a, { depth: 3, breakLength: Infinity }))).join(' ')));
+  };
+  const yogaLogger: YogaLogger = { debug: forward('debug'), info: forward('info'), warn: forward('warn'), error: forward('error') };
+
+  const plugin: Plugin = {
+    instrumentation: {
+      request({ request }, wrapped) {
+        const url = new URL(request.url, 'http://localhost');
+        const state: RequestState = {
+          requestId: requestIdOf(request.headers.get('x-request-id')),
+          start: performance.now(),
+          method: request.method,
+          // The path only: a GET's query string can hold variables.
+          path: url.pathname,
+          hasAuthorization: request.headers.has('authorization'),
+        };
+        return requests.run(state, wrapped);
+      },
+    },
+    onRequest({ request }) {
+      // Known before authentication, so that a refused token's line names it too.
+      const state = requests.getStore();
+      const bearer = /^Bearer[ ]+(\S+)[ ]*$/i.exec(request.headers.get('authorization') ?? '');
+      const parsed = state && bearer ? parseToken(bearer[1]) : null;
+      if (state && parsed) state[parsed.prefix === 'pcs_' ? 'sessionPublicId' : 'tokenPublicId'] = parsed.publicId;
+    },
+    onContextBuilding() {
+      return ({ context }) => {
+        const state = requests.getStore();
+        const principal = (context as { principal?: Principal }).principal;
+        if (!state || !principal) return;
+        state.caller = principal.kind;
+        if (principal.kind === 'session' || principal.kind === 'personal') state.userId = principal.user.id;
+        if (principal.kind === 'personal' || principal.kind === 'service') state.tokenPublicId = principal.token.publicId;
+      };
+    },
+    onResultProcess({ result }) {
+      const state = requests.getStore();
+      if (!state) return;
+      for (const single of Array.isArray(result) ? result : [result]) {
+        const errors = (single as { errors?: readonly GraphQLError[] } | null)?.errors;
+        if (!Array.isArray(errors)) continue;
+        for (const error of errors) (state.errorCodes ??= []).push(String(error.extensions?.code ?? 'UNKNOWN'));
+      }
+    },
+    onResponse({ response, setResponse, fetchAPI }) {
+      const state = requests.getStore();
+      if (!state) return;
+      try {
+        response.headers.set('X-Request-Id', state.requestId);
+      } catch {
+        // Immutable headers: answer with a copy that carries the id.
+        const headers = new fetchAPI.Headers(response.headers);
+        headers.set('X-Request-Id', state.requestId);
+        setResponse(new fetchAPI.Response(response.body, { status: response.status, statusText: response.statusText, headers }));
+      }
+      const caller = state.caller ?? (!state.hasAuthorization ? 'anonymous' : response.status === 401 ? 'invalid' : 'unchecked');
+      const line = {
+        requestId: state.requestId,
+        method: state.method,
+        path: state.path,
+        status: response.status,
+        durationMs: Math.round((performance.now() - state.start) * 10) / 10,
+        caller,
+        ...(state.tokenPublicId && { tokenPublicId: state.tokenPublicId }),
+        ...(state.sessionPublicId && { sessionPublicId: state.sessionPublicId }),
+        ...(state.userId && { userId: state.userId }),
+        ...(state.errorCodes && { errorCodes: state.errorCodes }),
+      };
+      if (response.status >= 500) logger.error(line, 'request failed');
+      else logger.info(line, 'request completed');
+    },
+  };
+
+  return { yogaLogger, plugin };
+}
