@@ -302,12 +302,13 @@ builder.mutationFields((t) => ({
       const token = await managedToken(ctx, id);
       if (token.revokedAt) return token;
       return ctx.prisma.$transaction(async (tx) => {
-        const revoked = await tx.apiToken.update({
-          where: { id: token.id },
+        // Only the first of concurrent revocations revokes (and is audited); the others see it done.
+        const { count } = await tx.apiToken.updateMany({
+          where: { id: token.id, revokedAt: null },
           data: { revokedAt: new Date(), previousSecretHash: null, previousSecretExpiresAt: null },
-          include: withBoards,
         });
-        await audit(ctx, tx, 'token.revoked', revoked);
+        const revoked = await tx.apiToken.findUniqueOrThrow({ where: { id: token.id }, include: withBoards });
+        if (count > 0) await audit(ctx, tx, 'token.revoked', revoked);
         return revoked;
       });
     },
@@ -347,11 +348,16 @@ builder.mutationFields((t) => ({
       const issued = await issueToken(API_TOKEN_PREFIX, token.publicId);
       const grace = gracePeriodSeconds ?? 0;
       const apiToken = await ctx.prisma.$transaction(async (tx) => {
+        // Concurrent regenerations and revocations of this token take turns: the grace goes to the
+        // secret this one replaces, not to one read before another regeneration committed.
+        await tx.$queryRaw`SELECT id FROM "ApiToken" WHERE id = ${token.id} FOR UPDATE`;
+        const current = await tx.apiToken.findUniqueOrThrow({ where: { id: token.id } });
+        if (current.revokedAt) throw badInput('This token is revoked: create a new one instead.');
         const regenerated = await tx.apiToken.update({
           where: { id: token.id },
           data: {
             secretHash: issued.secretHash,
-            previousSecretHash: grace > 0 ? token.secretHash : null,
+            previousSecretHash: grace > 0 ? current.secretHash : null,
             previousSecretExpiresAt: grace > 0 ? new Date(Date.now() + grace * 1000) : null,
           },
           include: withBoards,
