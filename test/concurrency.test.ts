@@ -5,11 +5,9 @@
 // acknowledged: no lost or doubled create, no rename to a name nobody asked for, one audit
 // event per acknowledged token action, no stray second secret, and the latest secret of each
 // token the only one that works. The assertions look at outcomes only, never at timing.
-import { createApp, type App } from '../src/app';
-import { openDatabase, type Database } from '../src/db/database';
 import { createBoard, createItem, createOrganization, createSpace, mintToken, signUp, type MintedToken, type TestUser } from './helpers/factories';
-import { serve, timedPost, type LiveServer, type TimedResponse } from './helpers/liveServer';
-import { startTestApp, testConfig, type TestApp } from './helpers/testApp';
+import { serve, serveSecondInstance, timedPost, type LiveServer, type TimedResponse } from './helpers/liveServer';
+import { startTestApp, type TestApp } from './helpers/testApp';
 import { testDatabaseUrl } from './helpers/testDatabase';
 
 const onPostgres = Boolean(testDatabaseUrl());
@@ -50,8 +48,6 @@ const acknowledged = (r: TimedResponse) => r.status === 200 && Boolean(r.body?.d
 
 describe(`concurrency without loss (${onPostgres ? 'two instances on one PostgreSQL database' : 'one instance on PGlite'})`, () => {
   let t: TestApp;
-  let secondDatabase: Database | undefined;
-  let secondApp: App | undefined;
   const servers: LiveServer[] = [];
   let owner: TestUser;
   let organizationId: string;
@@ -60,11 +56,7 @@ describe(`concurrency without loss (${onPostgres ? 'two instances on one Postgre
   beforeAll(async () => {
     t = await startTestApp();
     servers.push(await serve(t.app));
-    if (onPostgres) {
-      secondDatabase = await openDatabase({ databaseUrl: t.database.location, dataDir: '', poolSize: 5, migrate: false });
-      secondApp = createApp(testConfig(), secondDatabase);
-      servers.push(await serve(secondApp));
-    }
+    if (onPostgres) servers.push(await serveSecondInstance(t));
     owner = await signUp(t, 'Owner');
     organizationId = await createOrganization(t, owner.token, 'Concurrency');
     const spaceId = await createSpace(t, owner.token, organizationId, 'Space');
@@ -73,8 +65,6 @@ describe(`concurrency without loss (${onPostgres ? 'two instances on one Postgre
 
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()));
-    await secondApp?.stop();
-    await secondDatabase?.close();
     await t?.close();
   });
 

@@ -5,11 +5,9 @@
 // started after the mutation returned may succeed, on either instance. (The proof cache of
 // each instance must not outlive the row it proved.)
 import { performance } from 'node:perf_hooks';
-import { createApp, type App } from '../src/app';
-import { openDatabase, type Database } from '../src/db/database';
 import { addMember, createBoard, createOrganization, createSpace, mintToken, signUp, type TestUser } from './helpers/factories';
-import { serve, timedPost, type LiveServer, type TimedResponse } from './helpers/liveServer';
-import { startTestApp, testConfig, type TestApp } from './helpers/testApp';
+import { serve, serveSecondInstance, timedPost, type LiveServer, type TimedResponse } from './helpers/liveServer';
+import { startTestApp, type TestApp } from './helpers/testApp';
 import { testDatabaseUrl } from './helpers/testDatabase';
 
 const onPostgres = Boolean(testDatabaseUrl());
@@ -39,8 +37,6 @@ interface RunResult {
 
 suite(title, () => {
   let t: TestApp;
-  let secondDatabase: Database;
-  let secondApp: App;
   const servers: LiveServer[] = [];
   let owner: TestUser;
   let organizationId: string;
@@ -49,9 +45,7 @@ suite(title, () => {
   beforeAll(async () => {
     t = await startTestApp();
     // The second instance: its own Database (pool) and app on the same test database.
-    secondDatabase = await openDatabase({ databaseUrl: t.database.location, dataDir: '', poolSize: 5, migrate: false });
-    secondApp = createApp(testConfig(), secondDatabase);
-    servers.push(await serve(t.app), await serve(secondApp));
+    servers.push(await serve(t.app), await serveSecondInstance(t));
     owner = await signUp(t, 'Owner');
     organizationId = await createOrganization(t, owner.token, 'Load');
     const spaceId = await createSpace(t, owner.token, organizationId, 'Space');
@@ -60,8 +54,6 @@ suite(title, () => {
 
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()));
-    await secondApp?.stop();
-    await secondDatabase?.close();
     await t?.close();
   });
 

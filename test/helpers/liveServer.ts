@@ -4,7 +4,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { App } from '../../src/app';
+import { createApp, type App } from '../../src/app';
+import { openDatabase } from '../../src/db/database';
+import { testConfig, type TestApp } from './testApp';
 
 export interface LiveServer {
   /** http://127.0.0.1:<port> (no path). */
@@ -27,6 +29,24 @@ export async function serve(app: App): Promise<LiveServer> {
         // Keep-alive connections of the test's own fetch client would hold close() open.
         server.closeAllConnections();
       }),
+  };
+}
+
+/**
+ * A second gateway instance on the same PostgreSQL test database as `t` (its own pool and app),
+ * served on its own port; closing it stops the app and closes its pool too.
+ */
+export async function serveSecondInstance(t: TestApp): Promise<LiveServer> {
+  const database = await openDatabase({ databaseUrl: t.database.location, dataDir: '', poolSize: 5, migrate: false });
+  const app = createApp(testConfig(), database);
+  const live = await serve(app);
+  return {
+    origin: live.origin,
+    close: async () => {
+      await live.close();
+      await app.stop();
+      await database.close();
+    },
   };
 }
 
