@@ -7,14 +7,18 @@ import type { Database } from './db/database';
 import { createAuthenticator } from './auth/authenticate';
 import { LastUsedRecorder } from './auth/lastUsedRecorder';
 import { SecretProofCache } from './auth/secretProofCache';
-import { createContext, type Context } from './context';
-import { schema } from './schema';
+import { createContext, createOpenAccessContext, type Context } from './context';
+import { schema, schemaWithoutScopeAuth } from './schema';
 import { healthPlugin } from './server/health';
 import { maskError } from './server/maskError';
 import { requestErrorsPlugin } from './server/requestErrors';
 import { queryLimitsPlugins } from './server/queryLimits';
 import { bodyLimit } from './server/bodyLimit';
 import { createLogger, requestLogging, type LogStream, type Logger } from './server/logging';
+import { AbuseLimiter } from './limits/abuseLimiter';
+import { createCounters } from './limits/counters';
+import { abuseLimitsPlugin } from './limits/plugin';
+import { clientAddressOf } from './limits/clientAddress';
 
 export interface App {
   yoga: ReturnType<typeof createYoga<Record<string, unknown>, Context>>;
@@ -22,6 +26,7 @@ export interface App {
   lastUsed: LastUsedRecorder;
   /** Structured logs (pino): one line per request, masked errors with their stack. */
   logger: Logger;
+  limiter: AbuseLimiter;
   /** Stops background work and flushes pending writes (does not close the database). */
   stop(): Promise<void>;
 }
@@ -29,6 +34,12 @@ export interface App {
 export interface AppOptions {
   /** Where log lines go (default stdout); tests pass a stream that captures them. */
   logStream?: LogStream;
+  /**
+   * Benchmark only (bench/): every request acts as this user with all of their memberships,
+   * with no credential checked, no auth scopes and no query, budget or rate limits. It is the
+   * baseline that shows what authentication, scopes and limits cost; no configuration turns it on.
+   */
+  openAccess?: { userId: string };
 }
 
 export function createApp(config: Config, database: Database, options: AppOptions = {}): App {
@@ -44,9 +55,17 @@ export function createApp(config: Config, database: Database, options: AppOption
   const limitBody = bodyLimit(config.maxBodyBytes);
   const logger = createLogger(config, options.logStream);
   const logging = requestLogging(logger);
+  const limiter = new AbuseLimiter(createCounters({ redisUrl: config.limits.redisUrl, keyPrefix: config.limits.redisKeyPrefix, logger }), config.limits);
+  const openAccess = options.openAccess;
+  const limitPlugins = openAccess ? [] : [...queryLimitsPlugins(config.queryLimits), abuseLimitsPlugin(limiter)];
   const yoga = createYoga<Record<string, unknown>, Context>({
-    schema,
-    context: ({ request }) => createContext({ prisma, config, authenticator, lastUsed }, request),
+    schema: openAccess ? schemaWithoutScopeAuth() : schema,
+    context: (initial) => {
+      const { request } = initial;
+      const clientAddress = clientAddressOf(initial, request, config.limits.trustProxy);
+      if (openAccess) return createOpenAccessContext({ prisma, config, lastUsed }, openAccess.userId, request, clientAddress);
+      return createContext({ prisma, config, authenticator, lastUsed, limiter }, request, clientAddress);
+    },
     graphqlEndpoint: '/graphql',
     // GraphiQL is rendered from the installed package: no CDN, works offline.
     graphiql: { title: 'Portcullis GraphiQL', shouldPersistHeaders: false },
@@ -63,8 +82,18 @@ export function createApp(config: Config, database: Database, options: AppOption
     // Yoga's own log calls (masked errors' originals, with their stack) carry the request id.
     logging: logging.yogaLogger,
     // Query limits run while parsing and validating: a document over one never executes.
-    plugins: [healthPlugin(database), limitBody.plugin, ...queryLimitsPlugins(config.queryLimits), requestErrorsPlugin(), logging.plugin],
+    plugins: [healthPlugin(database, limiter), limitBody.plugin, ...limitPlugins, requestErrorsPlugin(), logging.plugin],
   });
 
-  return { yoga, database, lastUsed, logger, stop: () => lastUsed.stop() };
+  return {
+    yoga,
+    database,
+    lastUsed,
+    logger,
+    limiter,
+    stop: async () => {
+      await lastUsed.stop();
+      await limiter.close();
+    },
+  };
 }

@@ -1,4 +1,5 @@
 // One context per request: authenticate once, compute the caller's reach once.
+import { GraphQLError } from 'graphql';
 import type { Config } from './env';
 import type { PrismaClient } from './generated/prisma/client';
 import type { Authenticator } from './auth/authenticate';
@@ -6,6 +7,7 @@ import type { LastUsedRecorder } from './auth/lastUsedRecorder';
 import { type Principal, principalToken, principalUser, scopeOf } from './auth/principal';
 import { createLoaders, type Loaders } from './loaders';
 import { Reach, grantsFromScope, grantsFromMemberships, narrowGrants } from './auth/reach';
+import type { AbuseLimiter } from './limits/abuseLimiter';
 
 export interface Context {
   readonly principal: Principal;
@@ -14,6 +16,11 @@ export interface Context {
   readonly config: Config;
   readonly lastUsed: LastUsedRecorder;
   readonly loaders: Loaders;
+  readonly request: Request;
+  /** Where the request comes from, for the per-address limits. */
+  readonly clientAddress: string;
+  /** The abuse limits (null when they are turned off, for the benchmark's baseline). */
+  readonly limiter: AbuseLimiter | null;
 }
 
 export interface ContextDeps {
@@ -21,10 +28,11 @@ export interface ContextDeps {
   config: Config;
   authenticator: Authenticator;
   lastUsed: LastUsedRecorder;
+  limiter: AbuseLimiter;
 }
 
-export async function createContext(deps: ContextDeps, request: Request): Promise<Context> {
-  const principal = await deps.authenticator.authenticate(request.headers.get('authorization'));
+export async function createContext(deps: ContextDeps, request: Request, clientAddress: string): Promise<Context> {
+  const principal = await authenticate(deps, request.headers.get('authorization'), clientAddress);
   const reach = await reachOf(deps.prisma, principal);
   return {
     principal,
@@ -33,7 +41,44 @@ export async function createContext(deps: ContextDeps, request: Request): Promis
     config: deps.config,
     lastUsed: deps.lastUsed,
     loaders: createLoaders(deps.prisma),
+    request,
+    clientAddress,
+    limiter: deps.limiter,
   };
+}
+
+/** Each refused credential costs an argon2id verification: an address sending many waits. */
+async function authenticate(deps: ContextDeps, authorization: string | null, clientAddress: string): Promise<Principal> {
+  if (authorization == null) return { kind: 'anonymous' };
+  await deps.limiter.admitCredential(clientAddress);
+  try {
+    return await deps.authenticator.authenticate(authorization);
+  } catch (error) {
+    if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') await deps.limiter.credentialRefused(clientAddress);
+    throw error;
+  }
+}
+
+/** The benchmark's baseline (AppOptions.openAccess): the user and reach are computed once. */
+const openAccessCallers = new Map<string, Promise<{ principal: Principal; reach: Reach }>>();
+
+export async function createOpenAccessContext(
+  deps: Omit<ContextDeps, 'authenticator' | 'limiter'>,
+  userId: string,
+  request: Request,
+  clientAddress: string,
+): Promise<Context> {
+  let caller = openAccessCallers.get(userId);
+  if (!caller) {
+    caller = (async () => {
+      const user = await deps.prisma.user.findUniqueOrThrow({ where: { id: userId } });
+      const principal: Principal = { kind: 'session', user, sessionId: 'open-access', expiresAt: new Date(8.64e15) };
+      return { principal, reach: await reachOf(deps.prisma, principal) };
+    })();
+    openAccessCallers.set(userId, caller);
+  }
+  const { principal, reach } = await caller;
+  return { principal, reach, prisma: deps.prisma, config: deps.config, lastUsed: deps.lastUsed, loaders: createLoaders(deps.prisma), request, clientAddress, limiter: null };
 }
 
 async function reachOf(prisma: PrismaClient, principal: Principal): Promise<Reach> {

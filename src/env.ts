@@ -34,6 +34,21 @@ const envSchema = z.object({
   // 150 KB (a 10,000-character item update or 100 board ids, every character JSON-escaped);
   // GraphiQL's introspection request is about 2 KB, hence the floor.
   MAX_BODY_BYTES: z.coerce.number().int().min(16_384).max(104_857_600).default(1_048_576),
+  // Abuse limits (see src/limits/). Per minute, fixed windows that start with the first use.
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  REDIS_KEY_PREFIX: z.string().min(1).max(100).default('portcullis:'),
+  BUDGET_DEFAULT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000_000).default(10_000_000),
+  BUDGET_MAX_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000_000).default(100_000_000),
+  RATE_LIMIT_TOKEN_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(6_000),
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(600),
+  RATE_LIMIT_LOGIN_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(10),
+  RATE_LIMIT_SIGNUP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(60),
+  // Behind a reverse proxy: take the client address from X-Forwarded-For (its first entry).
+  TRUST_PROXY: bool.default(false),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -56,6 +71,27 @@ export interface Config {
   maxBodyBytes: number;
   /** Checked on every document before it executes (GraphQL Armor); see src/server/queryLimits.ts. */
   queryLimits: QueryLimits;
+  /** Complexity budgets and request rates; see src/limits/. */
+  limits: AbuseLimits;
+}
+
+export interface AbuseLimits {
+  /** Shared counters for several instances; unset = in this process's memory. */
+  redisUrl: string | undefined;
+  redisKeyPrefix: string;
+  /** Complexity points per minute of a token (or session, or anonymous address) without its own budget. */
+  budgetDefaultPerMinute: number;
+  /** The highest budget an OWNER can give a token. */
+  budgetMaxPerMinute: number;
+  /** Requests per minute per token or session. */
+  tokenRequestsPerMinute: number;
+  /** Requests per minute per client address, without a credential (and refused credentials). */
+  anonymousRequestsPerMinute: number;
+  /** Failed logIn attempts per minute, per client address and per email address. */
+  logInFailuresPerMinute: number;
+  /** signUps per minute per client address. */
+  signUpsPerMinute: number;
+  trustProxy: boolean;
 }
 
 export interface QueryLimits {
@@ -81,6 +117,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const env = parsed.data;
+  if (env.BUDGET_MAX_PER_MINUTE < env.BUDGET_DEFAULT_PER_MINUTE) {
+    throw new ConfigError(
+      `Invalid configuration:\n  BUDGET_MAX_PER_MINUTE: must be at least BUDGET_DEFAULT_PER_MINUTE (${env.BUDGET_DEFAULT_PER_MINUTE})`,
+    );
+  }
   return {
     nodeEnv: env.NODE_ENV,
     port: env.PORT,
@@ -102,6 +143,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxDirectives: env.QUERY_MAX_DIRECTIVES,
       maxTokens: env.QUERY_MAX_TOKENS,
       maxCost: env.QUERY_MAX_COST,
+    },
+    limits: {
+      redisUrl: env.REDIS_URL,
+      redisKeyPrefix: env.REDIS_KEY_PREFIX,
+      budgetDefaultPerMinute: env.BUDGET_DEFAULT_PER_MINUTE,
+      budgetMaxPerMinute: env.BUDGET_MAX_PER_MINUTE,
+      tokenRequestsPerMinute: env.RATE_LIMIT_TOKEN_PER_MINUTE,
+      anonymousRequestsPerMinute: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+      logInFailuresPerMinute: env.RATE_LIMIT_LOGIN_FAILURES_PER_MINUTE,
+      signUpsPerMinute: env.RATE_LIMIT_SIGNUP_PER_MINUTE,
+      trustProxy: env.TRUST_PROXY,
     },
   };
 }

@@ -32,5 +32,14 @@ export const invalidToken = (message = 'The bearer token is invalid.') =>
 export const forbidden = (message = 'Your role does not allow this.') => error('FORBIDDEN', message);
 export const notFound = (what: string) => error('NOT_FOUND', `${what} not found.`);
 export const badInput = (message: string) => error('BAD_USER_INPUT', message);
+/** A document refused before execution (a query limit): BAD_USER_INPUT with HTTP 400. */
+export const queryRefused = (message: string) => error('BAD_USER_INPUT', message, { status: 400 });
 export const serviceUnavailable = () =>
   error('SERVICE_UNAVAILABLE', 'The database cannot be reached. Try again shortly.', { status: 503 });
+
+/** A limit was reached: HTTP 429, and Retry-After says when the window starts again. */
+export const rateLimited = (message: string, retryAfterSeconds: number, headers: Record<string, string> = {}) =>
+  error('RATE_LIMITED', message, {
+    status: 429,
+    headers: { ...headers, 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+  });

@@ -11,6 +11,13 @@ export interface TokenRequest {
   role: Role | null;
   scope: TokenScope | null;
   expiresAt: Date | null;
+  /** Complexity points per minute; null = the configured default. */
+  complexityBudget: number | null;
+}
+
+export interface BudgetLimits {
+  budgetDefaultPerMinute: number;
+  budgetMaxPerMinute: number;
 }
 
 /** The places a scope is made of: the lowest role over them is the role "everywhere in it". */
@@ -37,13 +44,19 @@ export function roleEverywhereIn(reach: Reach, scope: TokenScope): Role | null {
 }
 
 /** Throws FORBIDDEN (or BAD_USER_INPUT for an incomplete request) unless the caller may mint `request`. */
-export function assertMayMint(principal: Principal, reach: Reach, request: TokenRequest): void {
+export function assertMayMint(principal: Principal, reach: Reach, request: TokenRequest, budgets: BudgetLimits): void {
+  assertMayGrant(principal, reach, request);
+  assertBudgetWithinCaller(principal, reach, request, budgets);
+}
+
+/** The minting rule without budgets: kind, role, scope and expiry. */
+export function assertMayGrant(principal: Principal, reach: Reach, request: Omit<TokenRequest, 'complexityBudget'>): void {
   if (request.kind === 'SERVICE') assertMayMintService(reach, request);
   else assertMayMintPersonal(principal, reach, request);
   assertExpiryWithinCaller(principal, request.expiresAt);
 }
 
-function assertMayMintService(reach: Reach, request: TokenRequest) {
+function assertMayMintService(reach: Reach, request: Omit<TokenRequest, 'complexityBudget'>) {
   if (!request.role) throw badInput('A SERVICE token needs a role.');
   if (!request.scope) throw badInput('A SERVICE token needs a scope: give organizationId, spaceId or boardIds.');
   const callerRole = roleEverywhereIn(reach, request.scope);
@@ -56,7 +69,7 @@ function assertMayMintService(reach: Reach, request: TokenRequest) {
   }
 }
 
-function assertMayMintPersonal(principal: Principal, reach: Reach, request: TokenRequest) {
+function assertMayMintPersonal(principal: Principal, reach: Reach, request: Omit<TokenRequest, 'complexityBudget'>) {
   if (principal.kind !== 'session' && principal.kind !== 'personal') {
     throw forbidden('PERSONAL tokens are minted by a user (a session or a PERSONAL token), for that user.');
   }
@@ -74,6 +87,30 @@ function assertMayMintPersonal(principal: Principal, reach: Reach, request: Toke
   // never do more than its user. So a user may set any cap; only a capped caller is bound by its own.
   if (request.scope && roleEverywhereIn(reach, request.scope) == null) {
     throw forbidden('The scope is not inside what you can reach.');
+  }
+}
+
+/**
+ * Budgets: at most the configured maximum; above the default only from an OWNER of the whole
+ * scope (of all the caller reaches, for an unscoped token); and a token never gives a larger
+ * budget than its own.
+ */
+function assertBudgetWithinCaller(principal: Principal, reach: Reach, request: TokenRequest, budgets: BudgetLimits) {
+  const { budgetDefaultPerMinute: fallback, budgetMaxPerMinute: max } = budgets;
+  const budget = request.complexityBudget;
+  if (budget != null && (budget < 1 || budget > max)) {
+    throw badInput(`complexityBudget must be between 1 and ${max} points per minute.`);
+  }
+  if (budget != null && budget > fallback) {
+    const role = request.scope ? roleEverywhereIn(reach, request.scope) : reach.roleEverywhere();
+    if (role !== 'OWNER') {
+      throw forbidden(`Only an OWNER of the whole scope can set a budget above the default of ${fallback} points per minute.`);
+    }
+  }
+  const caller = principalToken(principal);
+  const callerBudget = caller ? (caller.complexityBudget ?? fallback) : null;
+  if (callerBudget != null && (budget ?? fallback) > callerBudget) {
+    throw forbidden(`Your token's budget is ${callerBudget} points per minute: give the new token a complexityBudget of at most that.`);
   }
 }
 

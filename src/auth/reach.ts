@@ -92,6 +92,12 @@ export class Reach {
     return role;
   }
 
+  /** The lowest role among the caller's grants (null without any): its role over all it reaches. */
+  roleEverywhere(): Role | null {
+    if (!this.grants.length) return null;
+    return this.grants.map((g) => g.role).reduce((a, b) => lowerRole(a, b) as Role);
+  }
+
   /** Visible: inside a grant, or the parent (organization, space) of something inside one. */
   canSee(place: Place): boolean {
     return this.grants.some(

@@ -3,9 +3,9 @@
 // of their PERSONAL tokens) or the SERVICE token that minted it; a restricted caller (a
 // scoped or capped PERSONAL token, a SERVICE token) counts as the creator only for tokens it
 // could mint right now, so that a read-only token cannot rename, revoke or delete its
-// user's broader tokens.
+// user's broader tokens. Budgets play no part here.
 import type { ApiToken } from '../generated/prisma/client';
-import { assertMayMint } from './minting';
+import { assertMayGrant } from './minting';
 import { type Principal, isUnrestrictedUser, principalToken, principalUser, scopeOf, type TokenWithBoards } from './principal';
 import type { Reach } from './reach';
 import { requiredRole, roleAtLeast } from './roles';
@@ -20,7 +20,7 @@ function createdByCaller(principal: Principal, token: ApiToken): boolean {
 
 function couldMint(principal: Principal, reach: Reach, token: TokenWithBoards): boolean {
   try {
-    assertMayMint(principal, reach, { kind: token.kind, role: token.role, scope: scopeOf(token), expiresAt: token.expiresAt });
+    assertMayGrant(principal, reach, { kind: token.kind, role: token.role, scope: scopeOf(token), expiresAt: token.expiresAt });
     return true;
   } catch {
     return false;

@@ -80,6 +80,10 @@ export const ApiToken = builder.prismaObject('ApiToken', {
       resolve: (token, _args, ctx) => ctx.lastUsed.lastUsedAt(token.id, token.lastUsedAt),
     }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+    complexityBudget: t.int({
+      description: 'Complexity points this token may spend per minute (each response says what is left in extensions.complexity).',
+      resolve: (token, _args, ctx) => token.complexityBudget ?? ctx.config.limits.budgetDefaultPerMinute,
+    }),
     createdBy: t.relation('createdByUser', { nullable: true }),
   }),
 });
@@ -155,6 +159,10 @@ const CreateApiTokenInput = builder.inputType('CreateApiTokenInput', {
         .max(MAX_LIFETIME_SECONDS, `expiresInSeconds must be at most ${MAX_LIFETIME_SECONDS} (10 years).`)
         .nullish(),
     }),
+    complexityBudget: t.int({
+      description: 'Complexity points per minute (default: the gateway\'s BUDGET_DEFAULT_PER_MINUTE; above it, OWNER only).',
+      validate: z.number().int('complexityBudget must be a whole number.').min(1, 'complexityBudget must be at least 1.').nullish(),
+    }),
   }),
 });
 
@@ -164,6 +172,10 @@ const UpdateApiTokenInput = builder.inputType('UpdateApiTokenInput', {
     name: t.string({ validate: nameSchema('The name').nullish() }),
     description: t.string({ validate: optionalText('The description', 1000) }),
     role: t.field({ type: RoleEnum, description: 'Change permissions; never above what the caller may grant.' }),
+    complexityBudget: t.int({
+      description: 'Complexity points per minute (default: the gateway\'s BUDGET_DEFAULT_PER_MINUTE; null: back to it; above it, OWNER only).',
+      validate: z.number().int('complexityBudget must be a whole number.').min(1, 'complexityBudget must be at least 1.').nullish(),
+    }),
   }),
 });
 
@@ -242,7 +254,8 @@ builder.mutationFields((t) => ({
       const expiresAt = resolveExpiry(input, now);
       const scope = await resolveScope(ctx, input);
       const role = input.role ?? null;
-      assertMayMint(ctx.principal, ctx.reach, { kind, role, scope, expiresAt });
+      const complexityBudget = input.complexityBudget ?? null;
+      assertMayMint(ctx.principal, ctx.reach, { kind, role, scope, expiresAt, complexityBudget }, ctx.config.limits);
       const issued = await issueToken(API_TOKEN_PREFIX);
       const user = principalUser(ctx.principal);
       const apiToken = await ctx.prisma.$transaction(async (tx) => {
@@ -262,6 +275,7 @@ builder.mutationFields((t) => ({
             createdByUserId: user?.id ?? null,
             createdByTokenId: principalToken(ctx.principal)?.id ?? null,
             expiresAt,
+            complexityBudget,
           },
           include: withBoards,
         });
@@ -278,7 +292,8 @@ builder.mutationFields((t) => ({
       const token = await managedToken(ctx, input.id);
       // Updating is minting the updated token anew: it must do nothing the caller cannot do now.
       const role = input.role ?? token.role;
-      assertMayMint(ctx.principal, ctx.reach, { kind: token.kind, role, scope: scopeOf(token), expiresAt: token.expiresAt });
+      const complexityBudget = input.complexityBudget !== undefined ? input.complexityBudget : token.complexityBudget;
+      assertMayMint(ctx.principal, ctx.reach, { kind: token.kind, role, scope: scopeOf(token), expiresAt: token.expiresAt, complexityBudget }, ctx.config.limits);
       return ctx.prisma.$transaction(async (tx) => {
         const updated = await tx.apiToken.update({
           where: { id: token.id },
@@ -286,6 +301,7 @@ builder.mutationFields((t) => ({
             ...(input.name != null && { name: input.name }),
             ...(input.description !== undefined && { description: input.description }),
             ...(input.role != null && { role: input.role }),
+            ...(input.complexityBudget !== undefined && { complexityBudget: input.complexityBudget }),
           },
           include: withBoards,
         });
@@ -344,7 +360,12 @@ builder.mutationFields((t) => ({
       const token = await managedToken(ctx, id);
       if (token.revokedAt) throw badInput('This token is revoked: create a new one instead.');
       // The caller receives the new secret, so it must be allowed to hold this token.
-      assertMayMint(ctx.principal, ctx.reach, { kind: token.kind, role: token.role, scope: scopeOf(token), expiresAt: token.expiresAt });
+      assertMayMint(
+        ctx.principal,
+        ctx.reach,
+        { kind: token.kind, role: token.role, scope: scopeOf(token), expiresAt: token.expiresAt, complexityBudget: token.complexityBudget },
+        ctx.config.limits,
+      );
       const issued = await issueToken(API_TOKEN_PREFIX, token.publicId);
       const grace = gracePeriodSeconds ?? 0;
       const apiToken = await ctx.prisma.$transaction(async (tx) => {

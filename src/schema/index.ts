@@ -10,3 +10,6 @@ import './apiToken';
 import './audit';
 
 export const schema = builder.toSchema({ sortSchema: false });
+
+/** The same schema without its auth scopes: only for the benchmark's baseline (see src/app.ts). */
+export const schemaWithoutScopeAuth = () => builder.toSchema({ sortSchema: false, disableScopeAuth: true });

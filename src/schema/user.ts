@@ -86,6 +86,7 @@ builder.mutationFields((t) => ({
     skipTypeScopes: true,
     args: { input: t.arg({ type: SignUpInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
+      await ctx.limiter?.signUpAttempt(ctx.clientAddress);
       const key = emailKey(input.email);
       const existing = await ctx.prisma.user.findUnique({ where: { emailKey: key } });
       if (existing) throw badInput('An account with this email address already exists.');
@@ -104,10 +105,13 @@ builder.mutationFields((t) => ({
     skipTypeScopes: true,
     args: { input: t.arg({ type: LogInInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
+      // Counted as a failure until it succeeds, per address and per email (known or not).
+      const attempt = await ctx.limiter?.logInAttempt(ctx.clientAddress, input.email);
       const user = await ctx.prisma.user.findUnique({ where: { emailKey: input.email } });
       // Unknown email and wrong password fail alike, in about the same time.
       const ok = user ? await verifySecret(user.passwordHash, input.password) : await verifyAgainstDummy(input.password);
       if (!user || !ok) throw unauthenticated('Wrong email or password.');
+      await attempt?.succeeded();
       return startSession(ctx, user);
     },
   }),

@@ -22,8 +22,22 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/**
+ * The configuration of a test app. Its request-rate limits are high: test files send hundreds
+ * of requests a minute from one address and one token, which is what the limits are there to
+ * stop. test/limits.test.ts and test/sharedLimits.test.ts set small ones to reach them.
+ */
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', SEED_DEMO_DATA: 'false' }), ...overrides };
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    SEED_DEMO_DATA: 'false',
+    RATE_LIMIT_TOKEN_PER_MINUTE: '100000000',
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: '100000000',
+    RATE_LIMIT_LOGIN_FAILURES_PER_MINUTE: '100000000',
+    RATE_LIMIT_SIGNUP_PER_MINUTE: '100000000',
+  });
+  return { ...config, ...overrides };
 }
 
 /**

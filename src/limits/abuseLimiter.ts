@@ -1,0 +1,153 @@
+// The abuse limits, per caller: a request rate and a complexity budget per token (per user
+// for sessions, per client address without a credential), a stricter count of failed logIn
+// attempts per address and per email, of signUps per address, and of refused bearer tokens
+// per address (each costs an argon2id verification). Counts live in `Counters`.
+import type { AbuseLimits } from '../env';
+import { rateLimited } from '../errors';
+import type { Principal } from '../auth/principal';
+import type { Counters, CountersHealth, Take } from './counters';
+
+/** Whom a request counts against. */
+export interface Caller {
+  key: string;
+  /** Complexity points per minute. */
+  budget: number;
+  requestsPerMinute: number;
+  /** How the refusal names the caller. */
+  label: string;
+}
+
+export interface BudgetCharge {
+  cost: number;
+  budget: number;
+  remaining: number;
+  resetInSeconds: number;
+}
+
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+export class AbuseLimiter {
+  constructor(
+    private readonly counters: Counters,
+    readonly config: AbuseLimits,
+  ) {}
+
+  callerOf(principal: Principal, address: string): Caller {
+    const perToken = this.config.tokenRequestsPerMinute;
+    switch (principal.kind) {
+      case 'personal':
+      case 'service':
+        return {
+          key: `token:${principal.token.id}`,
+          budget: principal.token.complexityBudget ?? this.config.budgetDefaultPerMinute,
+          requestsPerMinute: perToken,
+          label: 'this token',
+        };
+      case 'session':
+        return { key: `user:${principal.user.id}`, budget: this.config.budgetDefaultPerMinute, requestsPerMinute: perToken, label: 'your sessions' };
+      case 'anonymous':
+        return {
+          key: `address:${address}`,
+          budget: this.config.budgetDefaultPerMinute,
+          requestsPerMinute: this.config.anonymousRequestsPerMinute,
+          label: 'unauthenticated requests from your address',
+        };
+    }
+  }
+
+  /** One request against the caller's request rate; RATE_LIMITED once it is used up. */
+  async admitRequest(caller: Caller): Promise<void> {
+    const taken = await this.counters.take('requests', caller.key, 1, caller.requestsPerMinute);
+    if (!taken.allowed) {
+      throw rateLimited(`Too many requests: ${caller.label} may send ${caller.requestsPerMinute} per minute. Try again in ${seconds(taken.resetMs)} s.`, taken.resetMs / 1000);
+    }
+  }
+
+  /**
+   * Takes an operation's cost from the caller's budget. Returns the budget's state for the
+   * response; throws RATE_LIMITED (with that state in its headers) if the budget cannot cover it.
+   */
+  async chargeBudget(caller: Caller, cost: number): Promise<BudgetCharge> {
+    const taken = await this.counters.take('budget', caller.key, cost, caller.budget);
+    const charge = { cost, budget: caller.budget, remaining: taken.remaining, resetInSeconds: seconds(taken.resetMs) };
+    if (!taken.allowed) {
+      throw rateLimited(
+        `Complexity budget exhausted: this query costs ${cost} and ${taken.remaining} of ${caller.budget} points remain for this minute. ` +
+          `Try again in ${charge.resetInSeconds} s.`,
+        taken.resetMs / 1000,
+        budgetHeaders(charge),
+      );
+    }
+    return charge;
+  }
+
+  /** Before a bearer token is verified: an address that sent too many bad ones waits. */
+  async admitCredential(address: string): Promise<void> {
+    const state = await this.counters.reached('authFailures', `address:${address}`, this.config.anonymousRequestsPerMinute);
+    if (!state.allowed) throw this.refusedCredentials(state);
+  }
+
+  /** A bearer token was refused (it counts like an unauthenticated request of its address). */
+  async credentialRefused(address: string): Promise<void> {
+    await this.counters.take('authFailures', `address:${address}`, 1, this.config.anonymousRequestsPerMinute);
+  }
+
+  private refusedCredentials(state: Take) {
+    return rateLimited(
+      `Too many requests with an invalid credential from your address. Try again in ${seconds(state.resetMs)} s.`,
+      state.resetMs / 1000,
+    );
+  }
+
+  /**
+   * Counts a logIn attempt as failed for its address and its email, before the password is
+   * checked (so that parallel guesses cannot overtake the count). Unknown and known emails are
+   * counted alike, so a refusal tells nothing about accounts. Returns `succeeded`, which
+   * gives the attempt back.
+   */
+  async logInAttempt(address: string, emailKey: string): Promise<{ succeeded(): Promise<void> }> {
+    const limit = this.config.logInFailuresPerMinute;
+    const keys = [`address:${address}`, `email:${emailKey}`];
+    const taken: string[] = [];
+    for (const key of keys) {
+      const result = await this.counters.take('logInFailures', key, 1, limit);
+      if (!result.allowed) {
+        for (const done of taken) await this.counters.giveBack('logInFailures', done, 1);
+        throw rateLimited(`Too many failed logIn attempts. Try again in ${seconds(result.resetMs)} s.`, result.resetMs / 1000);
+      }
+      taken.push(key);
+    }
+    return {
+      succeeded: async () => {
+        for (const key of taken) await this.counters.giveBack('logInFailures', key, 1);
+      },
+    };
+  }
+
+  /** One signUp from this address. */
+  async signUpAttempt(address: string): Promise<void> {
+    const limit = this.config.signUpsPerMinute;
+    const result = await this.counters.take('signUps', `address:${address}`, 1, limit);
+    if (!result.allowed) {
+      throw rateLimited(`Too many signUps from your address: ${limit} per minute. Try again in ${seconds(result.resetMs)} s.`, result.resetMs / 1000);
+    }
+  }
+
+  health(): CountersHealth {
+    return this.counters.health();
+  }
+
+  close(): Promise<void> {
+    return this.counters.close();
+  }
+}
+
+/** The budget as headers (IETF draft RateLimit fields): points per minute, what remains, seconds to reset. */
+export function budgetHeaders(charge: BudgetCharge): Record<string, string> {
+  return {
+    'RateLimit-Limit': String(charge.budget),
+    'RateLimit-Remaining': String(charge.remaining),
+    'RateLimit-Reset': String(charge.resetInSeconds),
+    'RateLimit-Policy': `${charge.budget};w=60`,
+  };
+}

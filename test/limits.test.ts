@@ -1,0 +1,260 @@
+// Abuse limits (src/limits/), each with small limits so that a test reaches them: the
+// complexity budget per token (cost, extensions.complexity, RateLimit-* headers, 429 with
+// Retry-After, nothing executed), the per-token budget field and who may raise it, request
+// rates per token and per address, refused credentials, and the stricter logIn/signUp limits.
+// Counters are in memory here; test/sharedLimits.test.ts runs them on Redis across instances.
+import { createBoard, createItem, createOrganization, createSpace, mintToken, signUp, type TestUser } from './helpers/factories';
+import { dataOf, errorCodes, startTestApp, testConfig, type GraphQLResponse, type TestApp } from './helpers/testApp';
+import request from 'supertest';
+import type { AbuseLimits } from '../src/env';
+import { createApp, type App } from '../src/app';
+import { formatToken, newPublicId, newSecret } from '../src/auth/tokenFormat';
+
+const limits = (overrides: Partial<AbuseLimits>): AbuseLimits => ({ ...testConfig().limits, ...overrides });
+
+/** Costs 4 + 8·n points: board (2) + id (1) + name (1) + items (2 + edges (2 + node (2 + id + name))) × n. */
+const BOARD_ITEMS = `query($id: ID!, $n: Int) { board(id: $id) { id name items(first: $n) { edges { node { id name } } } } }`;
+const boardItemsCost = (n: number) => 4 + 8 * n;
+
+function expectRateLimited(res: GraphQLResponse) {
+  expect(res.status).toBe(429);
+  expect(errorCodes(res)).toEqual(['RATE_LIMITED']);
+  // Refused before execution: no data at all; a refused logIn or signUp field: null.
+  expect(res.body.data ?? null).toBeNull();
+  const retryAfter = Number(res.headers['retry-after']);
+  expect(Number.isInteger(retryAfter)).toBe(true);
+  expect(retryAfter).toBeGreaterThanOrEqual(1);
+  expect(retryAfter).toBeLessThanOrEqual(60);
+}
+
+interface Org {
+  owner: TestUser;
+  organizationId: string;
+  spaceId: string;
+  boardId: string;
+}
+
+async function organization(t: TestApp): Promise<Org> {
+  const owner = await signUp(t, 'Owner');
+  const organizationId = await createOrganization(t, owner.token);
+  const spaceId = await createSpace(t, owner.token, organizationId);
+  const boardId = await createBoard(t, owner.token, spaceId);
+  for (let i = 0; i < 3; i++) await createItem(t, owner.token, boardId, `Item ${i}`);
+  return { owner, organizationId, spaceId, boardId };
+}
+
+describe('complexity budget', () => {
+  let t: TestApp;
+  let org: Org;
+  const BUDGET = 1_000;
+
+  beforeAll(async () => {
+    t = await startTestApp({ limits: limits({ budgetDefaultPerMinute: BUDGET, budgetMaxPerMinute: 5_000 }) });
+    org = await organization(t);
+  });
+  afterAll(() => t?.close());
+
+  test('every response carries the cost, the budget left and when it resets, in extensions and headers', async () => {
+    const token = await mintToken(t, org.owner.token, { role: 'VIEWER', spaceId: org.spaceId });
+    let remaining = BUDGET;
+    for (const n of [1, 20, 5]) {
+      const res = await t.gql(BOARD_ITEMS, { id: org.boardId, n }, token.secret);
+      expect(dataOf(res).board.items.edges).toHaveLength(Math.min(n, 3));
+      remaining -= boardItemsCost(n);
+      const complexity = (res.body as { extensions?: { complexity?: Record<string, number> } }).extensions?.complexity;
+      expect(complexity).toEqual({ cost: boardItemsCost(n), budget: BUDGET, remaining, resetInSeconds: expect.any(Number) });
+      expect(complexity!.resetInSeconds).toBeGreaterThanOrEqual(1);
+      expect(complexity!.resetInSeconds).toBeLessThanOrEqual(60);
+      expect(res.headers['ratelimit-limit']).toBe(String(BUDGET));
+      expect(res.headers['ratelimit-remaining']).toBe(String(remaining));
+      expect(res.headers['ratelimit-reset']).toBe(String(complexity!.resetInSeconds));
+      expect(res.headers['ratelimit-policy']).toBe(`${BUDGET};w=60`);
+    }
+  });
+
+  test('lists weigh by their page size: a literal, a variable, or the default of 50', async () => {
+    const token = await mintToken(t, org.owner.token, { role: 'VIEWER', spaceId: org.spaceId });
+    const costOf = async (query: string, variables: Record<string, unknown>) =>
+      (await t.gql(query, variables, token.secret)).body as { extensions: { complexity: { cost: number } } };
+    expect((await costOf(BOARD_ITEMS, { id: org.boardId, n: 7 })).extensions.complexity.cost).toBe(boardItemsCost(7));
+    expect((await costOf(BOARD_ITEMS, { id: org.boardId })).extensions.complexity.cost).toBe(boardItemsCost(50));
+    const literal = BOARD_ITEMS.replace('first: $n', 'first: 3').replace(', $n: Int', '');
+    expect((await costOf(literal, { id: org.boardId })).extensions.complexity.cost).toBe(boardItemsCost(3));
+    // Introspection is free.
+    expect((await costOf('{ __schema { queryType { name } } }', {})).extensions.complexity.cost).toBe(0);
+  });
+
+  test('an exhausted budget: 429 RATE_LIMITED with Retry-After, the budget headers, and nothing executed', async () => {
+    const token = await mintToken(t, org.owner.token, { role: 'EDITOR', spaceId: org.spaceId });
+    // 4 + 8·20 = 164 per query: six fit in 1,000 (984), the seventh does not.
+    for (let i = 0; i < 6; i++) dataOf(await t.gql(BOARD_ITEMS, { id: org.boardId, n: 20 }, token.secret));
+    const refused = await t.gql(BOARD_ITEMS, { id: org.boardId, n: 20 }, token.secret);
+    expectRateLimited(refused);
+    expect(refused.body.errors![0].message).toMatch(/budget exhausted.*costs 164.*16 of 1000/i);
+    expect(refused.headers['ratelimit-remaining']).toBe('16');
+    // A cheaper query still fits in what is left (4 + 8 = 12 ≤ 16).
+    dataOf(await t.gql(BOARD_ITEMS, { id: org.boardId, n: 1 }, token.secret));
+    // A refused mutation changes nothing.
+    const items = await t.prisma.item.count({ where: { boardId: org.boardId } });
+    const create = `mutation($input: CreateItemInput!) { createItem(input: $input) { id name board { id name items(first: 20) { edges { node { id } } } } } }`;
+    expectRateLimited(await t.gql(create, { input: { boardId: org.boardId, name: 'never' } }, token.secret));
+    expect(await t.prisma.item.count({ where: { boardId: org.boardId } })).toBe(items);
+    // Another token's budget is its own.
+    const other = await mintToken(t, org.owner.token, { role: 'VIEWER', spaceId: org.spaceId });
+    dataOf(await t.gql(BOARD_ITEMS, { id: org.boardId, n: 20 }, other.secret));
+  });
+
+  test('a query costing more than the whole budget: 400 BAD_USER_INPUT naming both, nothing spent', async () => {
+    const token = await mintToken(t, org.owner.token, { role: 'VIEWER', spaceId: org.spaceId, complexityBudget: 100 });
+    const res = await t.gql(BOARD_ITEMS, { id: org.boardId, n: 20 }, token.secret);
+    expect(res.status).toBe(400);
+    expect(errorCodes(res)).toEqual(['BAD_USER_INPUT']);
+    expect(res.body.errors![0].message).toMatch(/costs 164 .*budget of 100 per minute/);
+    const after = await t.gql(BOARD_ITEMS, { id: org.boardId, n: 1 }, token.secret);
+    expect((after.body as { extensions: { complexity: { remaining: number } } }).extensions.complexity.remaining).toBe(100 - 12);
+  });
+
+  test('a budget is set per token on create and update; null goes back to the default', async () => {
+    const create = `mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { secret apiToken { id complexityBudget } } }`;
+    const created = dataOf(await t.gql(create, { input: { name: 'small', role: 'VIEWER', spaceId: org.spaceId, complexityBudget: 200 } }, org.owner.token));
+    expect(created.createApiToken.apiToken.complexityBudget).toBe(200);
+    const secret = created.createApiToken.secret;
+    const id = created.createApiToken.apiToken.id;
+    const first = await t.gql(BOARD_ITEMS, { id: org.boardId, n: 1 }, secret);
+    expect(first.headers['ratelimit-limit']).toBe('200');
+
+    const update = `mutation($input: UpdateApiTokenInput!) { updateApiToken(input: $input) { complexityBudget } }`;
+    expect(dataOf(await t.gql(update, { input: { id, complexityBudget: 4_000 } }, org.owner.token)).updateApiToken.complexityBudget).toBe(4_000);
+    expect((await t.gql(BOARD_ITEMS, { id: org.boardId, n: 1 }, secret)).headers['ratelimit-limit']).toBe('4000');
+    expect(dataOf(await t.gql(update, { input: { id, complexityBudget: null } }, org.owner.token)).updateApiToken.complexityBudget).toBe(BUDGET);
+    expect(await t.prisma.apiToken.findUniqueOrThrow({ where: { id } })).toMatchObject({ complexityBudget: null });
+  });
+
+  test('only an OWNER raises a budget above the default, never above the maximum; a token gives at most its own', async () => {
+    const create = `mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { secret apiToken { id complexityBudget } } }`;
+    const input = (extra: Record<string, unknown>) => ({ input: { name: 'b', role: 'VIEWER', spaceId: org.spaceId, ...extra } });
+    const editor = await mintToken(t, org.owner.token, { role: 'EDITOR', spaceId: org.spaceId, complexityBudget: 800 });
+    const tokens = await t.prisma.apiToken.count();
+
+    const aboveMax = await t.gql(create, input({ complexityBudget: 5_001 }), org.owner.token);
+    expect(errorCodes(aboveMax)).toEqual(['BAD_USER_INPUT']);
+    expect(aboveMax.body.errors![0].message).toMatch(/between 1 and 5000/);
+    expect(errorCodes(await t.gql(create, input({ complexityBudget: 0 }), org.owner.token))).toEqual(['BAD_USER_INPUT']);
+    expect(errorCodes(await t.gql(create, input({ complexityBudget: -5 }), org.owner.token))).toEqual(['BAD_USER_INPUT']);
+
+    // The EDITOR token: not above the default (not an OWNER), and not above its own 800.
+    const aboveDefault = await t.gql(create, input({ complexityBudget: 1_001 }), editor.secret);
+    expect(errorCodes(aboveDefault)).toEqual(['FORBIDDEN']);
+    expect(aboveDefault.body.errors![0].message).toMatch(/OWNER/);
+    const aboveOwn = await t.gql(create, input({ complexityBudget: 900 }), editor.secret);
+    expect(errorCodes(aboveOwn)).toEqual(['FORBIDDEN']);
+    expect(aboveOwn.body.errors![0].message).toMatch(/800/);
+    // Without a budget the new token would get the default (1,000 > 800): also refused.
+    expect(errorCodes(await t.gql(create, input({}), editor.secret))).toEqual(['FORBIDDEN']);
+    expect(await t.prisma.apiToken.count()).toBe(tokens);
+    expect(dataOf(await t.gql(create, input({ complexityBudget: 800 }), editor.secret)).createApiToken.apiToken.complexityBudget).toBe(800);
+
+    // The OWNER raises to the maximum.
+    expect(dataOf(await t.gql(create, input({ complexityBudget: 5_000 }), org.owner.token)).createApiToken.apiToken.complexityBudget).toBe(5_000);
+  });
+});
+
+describe('request rates', () => {
+  let t: TestApp;
+  let org: Org;
+  // Set-up goes through `t` (default limits); each test sends its requests through an app of
+  // its own on the same database, with small limits and counters of its own.
+  const apps: App[] = [];
+  function strictApp(overrides: Partial<AbuseLimits>) {
+    const app = createApp(testConfig({ limits: limits(overrides) }), t.database);
+    apps.push(app);
+    return async (query: string, variables?: Record<string, unknown>, authorization?: string, forwardedFor?: string): Promise<GraphQLResponse> => {
+      let req = request(app.yoga).post('/graphql').set('Content-Type', 'application/json');
+      if (authorization) req = req.set('Authorization', authorization);
+      if (forwardedFor) req = req.set('X-Forwarded-For', forwardedFor);
+      const res = await req.send({ query, variables });
+      return { status: res.status, headers: res.headers as Record<string, string>, body: res.body };
+    };
+  }
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    org = await organization(t);
+  });
+  afterAll(async () => {
+    for (const app of apps) await app.stop();
+    await t?.close();
+  });
+
+  test('per token: the sixth request of a minute is refused, other tokens are not', async () => {
+    const gql = strictApp({ tokenRequestsPerMinute: 5 });
+    const token = await mintToken(t, org.owner.token, { role: 'EDITOR', spaceId: org.spaceId });
+    for (let i = 0; i < 5; i++) dataOf(await gql('{ viewer { apiToken { id } } }', undefined, `Bearer ${token.secret}`));
+    const create = `mutation($input: CreateItemInput!) { createItem(input: $input) { id } }`;
+    const refused = await gql(create, { input: { boardId: org.boardId, name: 'no' } }, `Bearer ${token.secret}`);
+    expectRateLimited(refused);
+    expect(refused.body.errors![0].message).toMatch(/Too many requests.*5 per minute/);
+    expect(await t.prisma.item.count({ where: { name: 'no' } })).toBe(0);
+    const other = await mintToken(t, org.owner.token, { role: 'VIEWER', spaceId: org.spaceId });
+    dataOf(await gql('{ viewer { apiToken { id } } }', undefined, `Bearer ${other.secret}`));
+  });
+
+  test('per address without a credential', async () => {
+    const gql = strictApp({ anonymousRequestsPerMinute: 4 });
+    for (let i = 0; i < 4; i++) expect((await gql('{ __typename }')).status).toBe(200);
+    expectRateLimited(await gql('{ __typename }'));
+  });
+
+  test('refused credentials count for their address: then it waits, without an argon2id verification', async () => {
+    const gql = strictApp({ anonymousRequestsPerMinute: 4 });
+    const bad = `Bearer ${formatToken('pcl_', newPublicId(), newSecret())}`;
+    for (let i = 0; i < 4; i++) expect((await gql('{ __typename }', undefined, bad)).status).toBe(401);
+    const started = performance.now();
+    expectRateLimited(await gql('{ __typename }', undefined, bad));
+    // Even a valid token from that address waits until the window ends.
+    const token = await mintToken(t, org.owner.token, { role: 'VIEWER', spaceId: org.spaceId });
+    expectRateLimited(await gql('{ __typename }', undefined, `Bearer ${token.secret}`));
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  test('logIn: failed attempts per email and per address; known and unknown emails are refused alike', async () => {
+    const gql = strictApp({ logInFailuresPerMinute: 3 });
+    const user = await signUp(t, 'Victim');
+    const logIn = (email: string, password: string) => gql(`mutation($input: LogInInput!) { logIn(input: $input) { token } }`, { input: { email, password } });
+    // Successful logins do not count.
+    for (let i = 0; i < 4; i++) dataOf(await logIn(user.email, user.password));
+    for (let i = 0; i < 3; i++) expect(errorCodes(await logIn(user.email, 'wrong password'))).toEqual(['UNAUTHENTICATED']);
+    const known = await logIn(user.email, user.password); // even the right password waits now
+    expectRateLimited(known);
+    expect(await t.prisma.session.count({ where: { userId: user.id } })).toBe(1 + 4); // signUp's and the four logIns'
+    // The address has used its three failures too: an unknown email gets the same answer.
+    const unknown = await logIn('nobody-here@example.com', 'wrong password');
+    expectRateLimited(unknown);
+    expect(unknown.body.errors![0].message).toBe(known.body.errors![0].message);
+  });
+
+  test('logIn: one email guessed from many addresses is still limited (behind a proxy, TRUST_PROXY)', async () => {
+    const gql = strictApp({ logInFailuresPerMinute: 3, trustProxy: true });
+    const user = await signUp(t, 'Target');
+    const statuses: number[] = [];
+    for (const n of [1, 2, 3, 4]) {
+      const res = await gql(`mutation($input: LogInInput!) { logIn(input: $input) { token } }`, { input: { email: user.email, password: `guess ${n}` } }, undefined, `203.0.113.${n}, 10.0.0.1`);
+      statuses.push(res.status);
+    }
+    // Three failures from three addresses, then the email itself is limited.
+    expect(statuses).toEqual([200, 200, 200, 429]);
+  });
+
+  test('signUp: per address', async () => {
+    const gql = strictApp({ signUpsPerMinute: 2 });
+    const signUpWith = (n: number) =>
+      gql(`mutation($input: SignUpInput!) { signUp(input: $input) { token } }`, {
+        input: { email: `limit-${n}-${Date.now()}@example.com`, password: 'long enough pw', name: `N${n}` },
+      });
+    dataOf(await signUpWith(1));
+    dataOf(await signUpWith(2));
+    const users = await t.prisma.user.count();
+    expectRateLimited(await signUpWith(3));
+    expect(await t.prisma.user.count()).toBe(users);
+  });
+});
