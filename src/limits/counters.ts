@@ -99,7 +99,10 @@ export function createCounters(options: CountersOptions): Counters {
       return { store: 'redis', redis: redis.status === 'ready' ? 'ready' : 'unreachable' };
     },
     async close() {
-      if (redis) redis.disconnect();
+      if (!redis) return;
+      // A deliberate disconnection is not an outage: no warning.
+      redis.removeAllListeners('close').removeAllListeners('error').on('error', () => undefined);
+      redis.disconnect();
     },
   };
 }
@@ -129,12 +132,14 @@ function connectRedis(url: string, logger: Logger): Redis {
     if (reachable !== true) logger.info({ redis: where }, 'Redis is reachable: limits are shared by every instance.');
     reachable = true;
   });
-  client.on('error', (error: Error) => {
+  const lost = (reason: string) => {
     if (reachable !== false) {
-      logger.warn({ redis: where, error: error.message }, 'Redis is unreachable: limits are counted in this instance only until it is back.');
+      logger.warn({ redis: where, reason }, 'Redis is unreachable: limits are counted in this instance only until it is back.');
     }
     reachable = false;
-  });
+  };
+  client.on('error', (error: Error) => lost(error.message));
+  client.on('close', () => lost('connection closed'));
   return client;
 }
 
