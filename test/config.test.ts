@@ -1,6 +1,8 @@
 // src/env.ts: configuration from the environment, with defaults and errors that name the
 // variable (the process prints the message and exits, so it must be enough to act on).
-import { ConfigError, loadConfig } from '../src/env';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, envSchema, loadConfig } from '../src/env';
 
 /** The ConfigError loadConfig throws for `source` (fails the test when it does not throw one). */
 function configError(source: NodeJS.ProcessEnv): ConfigError {
@@ -30,7 +32,38 @@ describe('defaults', () => {
       logLevel: 'info',
       maxBodyBytes: 1_048_576,
       queryLimits: { maxDepth: 20, maxAliases: 15, maxDirectives: 50, maxTokens: 1000, maxCost: 10_000 },
+      limits: {
+        redisUrl: undefined,
+        redisKeyPrefix: 'portcullis:',
+        budgetDefaultPerMinute: 10_000_000,
+        budgetMaxPerMinute: 100_000_000,
+        tokenRequestsPerMinute: 6_000,
+        anonymousRequestsPerMinute: 600,
+        logInFailuresPerMinute: 10,
+        signUpsPerMinute: 60,
+        trustProxy: false,
+      },
     });
+  });
+
+  test('.env.example lists every variable with its default', () => {
+    const example = readFileSync(path.join(__dirname, '..', '.env.example'), 'utf8');
+    const listed = Object.fromEntries(
+      example
+        .split('\n')
+        .filter((line) => /^[A-Z_]+=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+    expect(loadConfig(listed)).toEqual(loadConfig({}));
+    expect(Object.keys(listed).sort()).toEqual(Object.keys(envSchema.shape).sort());
+  });
+
+  test('limits: redis:// URLs only, and a maximum budget below the default is refused', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).limits.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(configError({ REDIS_URL: 'http://127.0.0.1:6379' }).message).toMatch(/REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/);
+    expect(configError({ BUDGET_DEFAULT_PER_MINUTE: '500', BUDGET_MAX_PER_MINUTE: '100' }).message).toMatch(/BUDGET_MAX_PER_MINUTE: must be at least BUDGET_DEFAULT_PER_MINUTE \(500\)/);
+    expect(configError({ RATE_LIMIT_TOKEN_PER_MINUTE: '0' }).message).toMatch(/RATE_LIMIT_TOKEN_PER_MINUTE/);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).limits.trustProxy).toBe(true);
   });
 
   test('the default session lifetime is at most 24 hours', () => {
