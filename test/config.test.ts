@@ -35,8 +35,8 @@ describe('defaults', () => {
       limits: {
         redisUrl: undefined,
         redisKeyPrefix: 'portcullis:',
-        budgetDefaultPerMinute: 10_000_000,
-        budgetMaxPerMinute: 100_000_000,
+        budgetDefaultPerMinute: 1_000_000_000,
+        budgetMaxPerMinute: 2_000_000_000,
         tokenRequestsPerMinute: 6_000,
         anonymousRequestsPerMinute: 600,
         logInFailuresPerMinute: 10,

@@ -218,7 +218,7 @@ afterAll(async () => {
 async function expectStillAnswering(target: Live = live) {
   const res = await send(target, { headers: json(bearer(world.owner.token)), body: JSON.stringify({ query: VIEWER_QUERY }) });
   expect(res.status).toBe(200);
-  expect(JSON.parse(res.text)).toEqual({ data: { viewer: { user: { email: world.owner.email }, apiToken: null } } });
+  expect({ ...JSON.parse(res.text), extensions: undefined }).toEqual({ data: { viewer: { user: { email: world.owner.email }, apiToken: null } } });
 }
 
 // ---- the token parser ------------------------------------------------------------------
@@ -452,7 +452,7 @@ describe('hostile GraphQL requests', () => {
         const parser = parserFor(type);
         if (!parser) return void expectRefused(res, 415, /Content-Type/);
         const body = expectAnswered(res);
-        if (matches[parser] === kind) expect(body).toEqual({ data: { __typename: 'Query' } });
+        if (matches[parser] === kind) expect({ ...body, extensions: undefined }).toEqual({ data: { __typename: 'Query' } });
       }),
       runs(150),
     );
@@ -517,7 +517,7 @@ describe('hostile GraphQL requests', () => {
             ]);
           } else {
             expect(res.status).toBe(200);
-            expect(JSON.parse(res.text)).toEqual({ data: { __typename: 'Query' } });
+            expect({ ...JSON.parse(res.text), extensions: undefined }).toEqual({ data: { __typename: 'Query' } });
           }
         }),
         runs(80),
@@ -658,7 +658,7 @@ describe('hostile GraphQL requests', () => {
           const res = await send(live, { headers: json(bearer(world.owner.token)), body: places[place](nested(depth, shape)) });
           if (place === 'extensions') {
             expect(res.status).toBe(200);
-            expect(JSON.parse(res.text)).toEqual({ data: { __typename: 'Query' } });
+            expect({ ...JSON.parse(res.text), extensions: undefined }).toEqual({ data: { __typename: 'Query' } });
           } else {
             expectRefused(res, 400, /\$v\b/);
           }
@@ -710,7 +710,7 @@ describe('hostile GraphQL requests', () => {
           expect(answer.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
           expect(performance.now() - start).toBeLessThan(5_000);
         }
-        if (place === 'id' || (place === 'literal' && res.status === 200)) expect(answer).toEqual({ data: { board: null } });
+        if (place === 'id' || (place === 'literal' && res.status === 200)) expect({ ...answer, extensions: undefined }).toEqual({ data: { board: null } });
         if (place === 'operationName') expect(res.status).toBe(400);
       }),
       runs(40),
