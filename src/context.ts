@@ -4,7 +4,7 @@ import type { Config } from './env';
 import type { PrismaClient } from './generated/prisma/client';
 import type { Authenticator } from './auth/authenticate';
 import type { LastUsedRecorder } from './auth/lastUsedRecorder';
-import { type Principal, principalToken, principalUser, scopeOf } from './auth/principal';
+import { type Principal, principalToken, scopeOf } from './auth/principal';
 import { createLoaders, type Loaders } from './loaders';
 import { Reach, grantsFromScope, grantsFromMemberships, narrowGrants } from './auth/reach';
 import type { AbuseLimiter } from './limits/abuseLimiter';
@@ -33,7 +33,7 @@ export interface ContextDeps {
 
 export async function createContext(deps: ContextDeps, request: Request, clientAddress: string): Promise<Context> {
   const principal = await authenticate(deps, request.headers.get('authorization'), clientAddress);
-  const reach = await reachOf(deps.prisma, principal);
+  const reach = reachOf(principal);
   return {
     principal,
     reach,
@@ -72,8 +72,9 @@ export async function createOpenAccessContext(
   if (!caller) {
     caller = (async () => {
       const user = await deps.prisma.user.findUniqueOrThrow({ where: { id: userId } });
-      const principal: Principal = { kind: 'session', user, sessionId: 'open-access', expiresAt: new Date(8.64e15) };
-      return { principal, reach: await reachOf(deps.prisma, principal) };
+      const memberships = await deps.prisma.membership.findMany({ where: { userId }, select: { organizationId: true, spaceId: true, role: true } });
+      const principal: Principal = { kind: 'session', user, memberships, sessionId: 'open-access', expiresAt: new Date(8.64e15) };
+      return { principal, reach: reachOf(principal) };
     })();
     openAccessCallers.set(userId, caller);
   }
@@ -81,19 +82,14 @@ export async function createOpenAccessContext(
   return { principal, reach, prisma: deps.prisma, config: deps.config, lastUsed: deps.lastUsed, loaders: createLoaders(deps.prisma), request, clientAddress, limiter: null };
 }
 
-async function reachOf(prisma: PrismaClient, principal: Principal): Promise<Reach> {
-  const token = principalToken(principal);
+function reachOf(principal: Principal): Reach {
   if (principal.kind === 'service') {
     const scope = scopeOf(principal.token);
     return new Reach(scope && principal.token.role ? grantsFromScope(scope, principal.token.role) : []);
   }
-  const user = principalUser(principal);
-  if (!user) return new Reach([]);
-  // The user's *current* memberships: changes take effect on the next request.
-  const memberships = await prisma.membership.findMany({
-    where: { userId: user.id },
-    select: { organizationId: true, spaceId: true, role: true },
-  });
-  const grants = grantsFromMemberships(memberships);
+  if (principal.kind === 'anonymous') return new Reach([]);
+  // The user's memberships as loaded with the credential, this request: changes take effect on the next one.
+  const grants = grantsFromMemberships(principal.memberships);
+  const token = principalToken(principal);
   return new Reach(token ? narrowGrants(grants, scopeOf(token), token.role) : grants);
 }

@@ -214,7 +214,7 @@ suite(title, () => {
   });
 
   const CUT_POINTS: [string, RegExp][] = [
-    ['the token lookup', /FROM "public"\."(ApiToken|Session)"/],
+    ['the token lookup', /FROM ("public"\.)?"(ApiToken|Session)"/],
     ['BEGIN', /^BEGIN/],
     ['the token INSERT', /^INSERT INTO "public"\."ApiToken"/],
     ['the audit INSERT', /^INSERT INTO "public"\."AuditEvent"/],

@@ -1,14 +1,15 @@
 // Who is calling, as one immutable value per request. Resolvers read this (and the Reach
 // derived from it); they never parse headers.
 import type { ApiToken, User } from '../generated/prisma/client';
-import type { TokenScope } from './reach';
+import type { MembershipGrantSource, TokenScope } from './reach';
 
 export type TokenWithBoards = ApiToken & { boards: { boardId: string }[] };
 
 export type Principal =
   | { kind: 'anonymous' }
-  | { kind: 'session'; user: User; sessionId: string; expiresAt: Date }
-  | { kind: 'personal'; user: User; token: TokenWithBoards }
+  /** `memberships`: the user's, as they were when this request was authenticated. */
+  | { kind: 'session'; user: User; memberships: MembershipGrantSource[]; sessionId: string; expiresAt: Date }
+  | { kind: 'personal'; user: User; memberships: MembershipGrantSource[]; token: TokenWithBoards }
   | { kind: 'service'; token: TokenWithBoards };
 
 /** The user a request acts as (null for anonymous and SERVICE tokens). */
