@@ -41,10 +41,9 @@ export const envSchema = z.object({
     .optional()
     .or(z.literal('').transform(() => undefined)),
   REDIS_KEY_PREFIX: z.string().min(1).max(100).default('portcullis:'),
-  // A query costs what its connections could return at most, so cost multiplies with nesting:
-  // organizations→spaces→boards→items without `first` (50 each) costs about 45 million. The
-  // default lets about twenty of those a minute; ordinary queries cost hundreds. GraphQL's Int
-  // (32 bits) bounds what a token's complexityBudget can show.
+  // Budgets are charged what responses hold (src/limits/cost.ts): ordinary queries cost tens to
+  // thousands of points, so the default stops sustained bulk reads, not normal use. GraphQL's
+  // Int (32 bits) bounds what a token's complexityBudget can show.
   BUDGET_DEFAULT_PER_MINUTE: z.coerce.number().int().min(1).max(2_147_483_647).default(1_000_000_000),
   BUDGET_MAX_PER_MINUTE: z.coerce.number().int().min(1).max(2_147_483_647).default(2_000_000_000),
   RATE_LIMIT_TOKEN_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(6_000),

@@ -32,8 +32,6 @@ export const invalidToken = (message = 'The bearer token is invalid.') =>
 export const forbidden = (message = 'Your role does not allow this.') => error('FORBIDDEN', message);
 export const notFound = (what: string) => error('NOT_FOUND', `${what} not found.`);
 export const badInput = (message: string) => error('BAD_USER_INPUT', message);
-/** A document refused before execution (a query limit): BAD_USER_INPUT with HTTP 400. */
-export const queryRefused = (message: string) => error('BAD_USER_INPUT', message, { status: 400 });
 export const serviceUnavailable = () =>
   error('SERVICE_UNAVAILABLE', 'The database cannot be reached. Try again shortly.', { status: 503 });
 

@@ -16,9 +16,9 @@ import { dataOf, startTestApp, testConfig, type GraphQLResponse, type TestApp } 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const prefix = `portcullis-test-${randomUUID().slice(0, 8)}:`;
 
-/** 4 + 8·20 = 164 points (see test/limits.test.ts). */
+/** 6 + 6 per item returned: 12 for the one item of the board (see test/limits.test.ts). */
 const BOARD_ITEMS = `query($id: ID!) { board(id: $id) { id name items(first: 20) { edges { node { id name } } } } }`;
-const COST = 164;
+const COST = 12;
 
 interface Instance {
   app: App;
@@ -93,19 +93,20 @@ afterAll(async () => {
 });
 
 test('two instances on one Redis: one complexity budget, not two', async () => {
-  const a = await instance({ redisUrl: REDIS_URL, budgetDefaultPerMinute: 1_000 });
-  const b = await instance({ redisUrl: REDIS_URL, budgetDefaultPerMinute: 1_000 });
+  const a = await instance({ redisUrl: REDIS_URL });
+  const b = await instance({ redisUrl: REDIS_URL });
   await waitFor(async () => a.app.limiter.health().redis === 'ready' && b.app.limiter.health().redis === 'ready', 'Redis');
-  const token = await mintToken(t, owner.token, { role: 'VIEWER', spaceId });
-  // Six queries fit in 1,000 points (984), alternately on each instance; each sees what the other spent.
+  const token = await mintToken(t, owner.token, { role: 'VIEWER', spaceId, complexityBudget: 5 * COST });
+  // Five queries spend the budget, alternately on each instance; each sees what the other spent.
   const remaining: (number | undefined)[] = [];
-  for (let i = 0; i < 6; i++) remaining.push(remainingOf(await (i % 2 ? b : a).gql(BOARD_ITEMS, { id: boardId }, token.secret)));
-  expect(remaining).toEqual([1, 2, 3, 4, 5, 6].map((n) => 1_000 - n * COST));
+  for (let i = 0; i < 5; i++) remaining.push(remainingOf(await (i % 2 ? b : a).gql(BOARD_ITEMS, { id: boardId }, token.secret)));
+  expect(remaining).toEqual([4, 3, 2, 1, 0].map((n) => n * COST));
+  // Then neither instance runs anything.
   for (const refusedBy of [a, b]) {
     const refused = await refusedBy.gql(BOARD_ITEMS, { id: boardId }, token.secret);
     expect(refused.status).toBe(429);
     expect(refused.body.errors?.[0].extensions?.code).toBe('RATE_LIMITED');
-    expect(refused.headers['ratelimit-remaining']).toBe('16');
+    expect(refused.headers['ratelimit-remaining']).toBe('0');
   }
   expect((await a.health()).body.limits).toEqual({ store: 'redis', redis: 'ready' });
 });
@@ -131,11 +132,11 @@ test('Redis unreachable: the gateway keeps serving, logs it, /healthz says so, l
   const proxy = new TcpProxy({ host: '127.0.0.1', port: 6379 });
   await proxy.listen();
   const lines: string[] = [];
-  const a = await instance({ redisUrl: `redis://127.0.0.1:${proxy.port}`, budgetDefaultPerMinute: 1_000 }, { logLines: lines });
+  const a = await instance({ redisUrl: `redis://127.0.0.1:${proxy.port}` }, { logLines: lines });
   try {
     await waitFor(async () => a.app.limiter.health().redis === 'ready', 'Redis through the proxy');
-    const token = await mintToken(t, owner.token, { role: 'VIEWER', spaceId });
-    expect(remainingOf(await a.gql(BOARD_ITEMS, { id: boardId }, token.secret))).toBe(1_000 - COST);
+    const token = await mintToken(t, owner.token, { role: 'VIEWER', spaceId, complexityBudget: 5 * COST });
+    expect(remainingOf(await a.gql(BOARD_ITEMS, { id: boardId }, token.secret))).toBe(4 * COST);
 
     await proxy.cut();
     await waitFor(async () => a.app.limiter.health().redis === 'unreachable', 'the lost connection to be noticed');
@@ -143,9 +144,9 @@ test('Redis unreachable: the gateway keeps serving, logs it, /healthz says so, l
     expect(health.status).toBe(200);
     expect(health.body.limits).toEqual({ store: 'redis', redis: 'unreachable' });
     expect(lines.some((line) => /Redis is unreachable/.test(line) && /"level":40/.test(line))).toBe(true);
-    // Still serving, counting in memory from zero: six fit, the seventh is refused.
+    // Still serving, counting in memory from zero: five run, the sixth is refused.
     const started = performance.now();
-    for (let i = 0; i < 6; i++) expect(remainingOf(await a.gql(BOARD_ITEMS, { id: boardId }, token.secret))).toBe(1_000 - (i + 1) * COST);
+    for (let i = 0; i < 5; i++) expect(remainingOf(await a.gql(BOARD_ITEMS, { id: boardId }, token.secret))).toBe((4 - i) * COST);
     expect((await a.gql(BOARD_ITEMS, { id: boardId }, token.secret)).status).toBe(429);
     // No request waited for Redis.
     expect(performance.now() - started).toBeLessThan(5_000);
@@ -154,8 +155,8 @@ test('Redis unreachable: the gateway keeps serving, logs it, /healthz says so, l
     await waitFor(async () => a.app.limiter.health().redis === 'ready', 'the reconnection', 15_000);
     expect((await a.health()).body.limits).toEqual({ store: 'redis', redis: 'ready' });
     expect(lines.some((line) => /Redis is reachable/.test(line))).toBe(true);
-    // Back on Redis, where the budget has 1,000 − 164 left.
-    expect(remainingOf(await a.gql(BOARD_ITEMS, { id: boardId }, token.secret))).toBe(1_000 - 2 * COST);
+    // Back on Redis, where one query had been charged before the cut.
+    expect(remainingOf(await a.gql(BOARD_ITEMS, { id: boardId }, token.secret))).toBe(3 * COST);
   } finally {
     await proxy.cut();
   }

@@ -18,7 +18,10 @@ export interface Caller {
 }
 
 export interface BudgetCharge {
+  /** What the response held (charged). */
   cost: number;
+  /** The estimate before execution: every connection full (`first`/`last`, default 50). */
+  requestedCost: number;
   budget: number;
   remaining: number;
   resetInSeconds: number;
@@ -63,22 +66,26 @@ export class AbuseLimiter {
     }
   }
 
+  /** Before execution: RATE_LIMITED once the caller's budget is exhausted (nothing left). */
+  async admitBudget(caller: Caller, requestedCost: number): Promise<void> {
+    const state = await this.counters.reached('budget', caller.key, caller.budget);
+    if (state.allowed) return;
+    const charge = { cost: 0, requestedCost, budget: caller.budget, remaining: 0, resetInSeconds: seconds(state.resetMs) };
+    throw rateLimited(
+      `Complexity budget exhausted: all ${caller.budget} points of this minute are spent (this query may cost up to ${requestedCost}). ` +
+        `Try again in ${charge.resetInSeconds} s.`,
+      state.resetMs / 1000,
+      budgetHeaders(charge),
+    );
+  }
+
   /**
-   * Takes an operation's cost from the caller's budget. Returns the budget's state for the
-   * response; throws RATE_LIMITED (with that state in its headers) if the budget cannot cover it.
+   * After execution: takes what the response held from the budget, in full even past what
+   * was left (the budget then shows 0 left and the next operation waits for the window).
    */
-  async chargeBudget(caller: Caller, cost: number): Promise<BudgetCharge> {
-    const taken = await this.counters.take('budget', caller.key, cost, caller.budget);
-    const charge = { cost, budget: caller.budget, remaining: taken.remaining, resetInSeconds: seconds(taken.resetMs) };
-    if (!taken.allowed) {
-      throw rateLimited(
-        `Complexity budget exhausted: this query costs ${cost} and ${taken.remaining} of ${caller.budget} points remain for this minute. ` +
-          `Try again in ${charge.resetInSeconds} s.`,
-        taken.resetMs / 1000,
-        budgetHeaders(charge),
-      );
-    }
-    return charge;
+  async chargeBudget(caller: Caller, cost: number, requestedCost: number): Promise<BudgetCharge> {
+    const taken = await this.counters.add('budget', caller.key, cost, caller.budget);
+    return { cost, requestedCost, budget: caller.budget, remaining: taken.remaining, resetInSeconds: seconds(taken.resetMs) };
   }
 
   /** Before a bearer token is verified: an address that sent too many bad ones waits. */

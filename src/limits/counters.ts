@@ -39,6 +39,8 @@ export interface CountersHealth {
 export interface Counters {
   /** Adds `amount` to `key`'s count unless the count would pass `limit`. */
   take(kind: CounterKind, key: string, amount: number, limit: number): Promise<Take>;
+  /** Adds `amount` to `key`'s count, whatever it was; `remaining` is never below 0. */
+  add(kind: CounterKind, key: string, amount: number, limit: number): Promise<Take>;
   /** Whether `key`'s count has reached `limit` (nothing is added). */
   reached(kind: CounterKind, key: string, limit: number): Promise<Take>;
   /** Gives back an amount taken earlier (a successful logIn does not count as a failure). */
@@ -84,6 +86,11 @@ export function createCounters(options: CountersOptions): Counters {
         return { allowed: false, limit, remaining: Math.max(limit - (counted.consumedPoints - amount), 0), resetMs: counted.msBeforeNext };
       }
       return { allowed: true, limit, remaining: limit - counted.consumedPoints, resetMs: counted.msBeforeNext };
+    },
+    async add(kind, key, amount, limit) {
+      if (amount <= 0) return this.reached(kind, key, limit);
+      const counted = await limiters[kind].penalty(key, amount);
+      return { allowed: counted.consumedPoints <= limit, limit, remaining: Math.max(limit - counted.consumedPoints, 0), resetMs: counted.msBeforeNext };
     },
     async reached(kind, key, limit) {
       const counted = await limiters[kind].get(key);
