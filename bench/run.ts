@@ -229,8 +229,11 @@ interface RunResult {
   loadGeneratorCpuMsPerRequest: number;
   /** CPU of the PostgreSQL backends serving the benchmark's database, per request (Linux; PostgreSQL only). */
   postgresCpuMsPerRequest?: number;
+  /** Share of the machine's CPU time stolen by the hypervisor, and idle, during the run (Linux; from /proc/stat). */
+  stealPercent?: number;
+  idlePercent?: number;
   /** The single runs a combined result was made of (when there were several). */
-  eachRound?: Array<Pick<RunResult, 'requestsPerSecond' | 'p50Ms' | 'p99Ms' | 'gatewayCpuMsPerRequest' | 'postgresCpuMsPerRequest'>>;
+  eachRound?: Array<Pick<RunResult, 'requestsPerSecond' | 'p50Ms' | 'p99Ms' | 'gatewayCpuMsPerRequest' | 'postgresCpuMsPerRequest' | 'stealPercent'>>;
 }
 
 interface Target {
@@ -283,33 +286,55 @@ async function measure(gateway: Gateway, scenario: string, storedTokens: number,
 /** The PostgreSQL database the current runs use (its backends' CPU is measured), if any. */
 let currentPostgresDatabase: string | undefined;
 
-/** CPU time (ms) of the PostgreSQL backends connected to `database`, from /proc; undefined elsewhere. */
-function postgresCpuMs(database: string | undefined): number | undefined {
+/** The machine's CPU time by kind (jiffies), from the first line of /proc/stat; undefined elsewhere. */
+function machineCpu(): { idle: number; steal: number; total: number } | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is already in user)
+    const values = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+    return { idle: values[3] + values[4], steal: values[7], total: values.reduce((sum, value) => sum + value, 0) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time (ms) of each PostgreSQL backend connected to `database`, from /proc; undefined elsewhere. */
+function postgresCpuMs(database: string | undefined): Map<string, number> | undefined {
   if (!database || process.platform !== 'linux') return undefined;
-  const ticksPerMs = 100 / 1000; // USER_HZ is 100 on Linux
-  let total = 0;
+  const msPerTick = 1000 / 100; // USER_HZ is 100 on Linux
+  const backends = new Map<string, number>();
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       if (!cmdline.startsWith('postgres:') || !cmdline.includes(` ${database} `)) continue;
-      // Fields after the command name in parentheses: state is field 3, utime 14, stime 15.
+      // After the command name in parentheses: state is field 3, utime field 14, stime field 15.
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) / ticksPerMs;
+      backends.set(pid, (Number(fields[11]) + Number(fields[12])) * msPerTick);
     } catch {
       // the process ended meanwhile
     }
   }
+  return backends;
+}
+
+/** CPU the backends used between two snapshots (a backend that ended meanwhile is left out: its last moments are not counted). */
+function postgresCpuDelta(before: Map<string, number>, after: Map<string, number>): number {
+  let total = 0;
+  for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
   return total;
 }
 
 async function measureRun(gateway: Gateway, scenario: string, storedTokens: number, target: Target): Promise<RunResult> {
   const before = await gateway.counters();
   const postgresBefore = postgresCpuMs(currentPostgresDatabase);
+  const machineBefore = machineCpu();
   const cpuBefore = process.cpuUsage();
   const { result, badBodies, badBodyExample } = await cannon(target, settings.durationSeconds);
   const cpu = process.cpuUsage(cpuBefore);
   const postgresAfter = postgresCpuMs(currentPostgresDatabase);
+  const machineAfter = machineCpu();
+  const machineTotal = machineBefore && machineAfter ? Math.max(1, machineAfter.total - machineBefore.total) : 1;
   const after = await gateway.counters();
   const requests = result.requests.total;
   return {
@@ -329,7 +354,12 @@ async function measureRun(gateway: Gateway, scenario: string, storedTokens: numb
     statementsPerRequest: (after.statements - before.statements) / Math.max(1, requests),
     gatewayCpuMsPerRequest: (after.cpuMs - before.cpuMs) / Math.max(1, requests),
     loadGeneratorCpuMsPerRequest: (cpu.user + cpu.system) / 1000 / Math.max(1, requests),
-    ...(postgresBefore !== undefined && postgresAfter !== undefined && { postgresCpuMsPerRequest: (postgresAfter - postgresBefore) / Math.max(1, requests) }),
+    ...(postgresBefore && postgresAfter && { postgresCpuMsPerRequest: postgresCpuDelta(postgresBefore, postgresAfter) / Math.max(1, requests) }),
+    ...(machineBefore &&
+      machineAfter && {
+        stealPercent: ((machineAfter.steal - machineBefore.steal) / machineTotal) * 100,
+        idlePercent: ((machineAfter.idle - machineBefore.idle) / machineTotal) * 100,
+      }),
   };
 }
 
@@ -363,13 +393,18 @@ function combine(runs: RunResult[]): RunResult {
     gatewayCpuMsPerRequest: weighted((run) => run.gatewayCpuMsPerRequest),
     loadGeneratorCpuMsPerRequest: weighted((run) => run.loadGeneratorCpuMsPerRequest),
     ...(runs[0].postgresCpuMsPerRequest !== undefined && { postgresCpuMsPerRequest: weighted((run) => run.postgresCpuMsPerRequest ?? 0) }),
+    ...(runs[0].stealPercent !== undefined && {
+      stealPercent: runs.reduce((sum, run) => sum + (run.stealPercent ?? 0) * run.seconds, 0) / seconds,
+      idlePercent: runs.reduce((sum, run) => sum + (run.idlePercent ?? 0) * run.seconds, 0) / seconds,
+    }),
     ...(runs.length > 1 && {
-      eachRound: runs.map(({ requestsPerSecond, p50Ms, p99Ms, gatewayCpuMsPerRequest, postgresCpuMsPerRequest }) => ({
+      eachRound: runs.map(({ requestsPerSecond, p50Ms, p99Ms, gatewayCpuMsPerRequest, postgresCpuMsPerRequest, stealPercent }) => ({
         requestsPerSecond,
         p50Ms,
         p99Ms,
         gatewayCpuMsPerRequest,
         postgresCpuMsPerRequest,
+        stealPercent,
       })),
     }),
   };
@@ -560,6 +595,7 @@ async function benchDatabase(kind: DatabaseKind): Promise<DatabaseReport> {
           `  ${fmt(run.statementsPerRequest)} SQL/req  CPU ms/req: gateway ${fmt(run.gatewayCpuMsPerRequest, 2)}` +
           (run.postgresCpuMsPerRequest !== undefined ? ` postgres ${fmt(run.postgresCpuMsPerRequest, 2)}` : '') +
           ` autocannon ${fmt(run.loadGeneratorCpuMsPerRequest, 2)}` +
+          (run.stealPercent !== undefined ? `  steal ${fmt(run.stealPercent)}% idle ${fmt(run.idlePercent ?? 0)}%` : '') +
           `  non-2xx ${run.non2xx}  bad bodies ${run.badBodies}  socket errors ${run.socketErrors}`,
       );
       if (run.eachRound) {
@@ -572,7 +608,7 @@ async function benchDatabase(kind: DatabaseKind): Promise<DatabaseReport> {
     async function authAndOpen(gateway: Gateway, storedTokens: number, authScenario: string, openScenario: string) {
       const t = targets(gateway, dataset);
       // Both apps share most code (yoga, graphql, Prisma): alternate the warm-ups too, so that
-      // the JIT has seen both before anything is measured (one pass left the first auth run slow).
+      // the JIT has seen both before anything is measured (one pass was not always enough).
       for (let pass = 0; pass < 2; pass++) {
         await warmUp(t.auth);
         await warmUp(t.open);
@@ -728,12 +764,12 @@ function markdown(reports: DatabaseReport[], machine: Record<string, unknown>): 
   lines.push('');
   lines.push(
     '| database | scenario | tokens stored | req/s | p50 ms | p99 ms | non-2xx | bad bodies | vs open access | SQL statements / req | ' +
-      'gateway CPU ms / req | PostgreSQL CPU ms / req | autocannon CPU ms / req |',
+      'gateway CPU ms / req | PostgreSQL CPU ms / req | autocannon CPU ms / req | CPU steal / idle |',
   );
-  lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const report of reports) {
     if (report.error) {
-      lines.push(`| ${report.database} | failed: ${report.error.split('\n')[0].replace(/\|/g, '\\|')} | | | | | | | | | | | |`);
+      lines.push(`| ${report.database} | failed: ${report.error.split('\n')[0].replace(/\|/g, '\\|')} | | | | | | | | | | | | |`);
       continue;
     }
     const [a, b, c, d, b2] = report.runs;
@@ -741,7 +777,8 @@ function markdown(reports: DatabaseReport[], machine: Record<string, unknown>): 
     const row = (run: RunResult, ratio: string) =>
       `| ${report.database} | ${run.scenario} | ${run.storedTokens} | ${fmt(run.requestsPerSecond)} | ${fmt(run.p50Ms, 2)} | ${fmt(run.p99Ms, 2)} | ${run.non2xx} | ${run.badBodies} | ${ratio} | ` +
       `${fmt(run.statementsPerRequest)} | ${fmt(run.gatewayCpuMsPerRequest, 2)} | ` +
-      `${run.postgresCpuMsPerRequest !== undefined ? fmt(run.postgresCpuMsPerRequest, 2) : '–'} | ${fmt(run.loadGeneratorCpuMsPerRequest, 2)} |`;
+      `${run.postgresCpuMsPerRequest !== undefined ? fmt(run.postgresCpuMsPerRequest, 2) : '–'} | ${fmt(run.loadGeneratorCpuMsPerRequest, 2)} | ` +
+      `${run.stealPercent !== undefined ? `${fmt(run.stealPercent)}% / ${fmt(run.idlePercent ?? 0)}%` : '–'} |`;
     lines.push(row(a, vs(a, b)), row(b, '100%'), row(c, vs(c, b)), row(d, vs(d, b2)), row(b2, '100%'));
   }
   lines.push('');
@@ -765,7 +802,9 @@ function markdown(reports: DatabaseReport[], machine: Record<string, unknown>): 
       'budgets or rate limits. In (a), (c), (d) every limit runs with ceilings too high to refuse anything. "SQL statements / req" and ' +
       '"gateway CPU ms / req" are counted in the gateway process (user + system time, all threads, so argon2 is included; on PGlite the ' +
       'database runs inside that process, so its work counts there too); "PostgreSQL CPU" is that of the backends serving the gateway ' +
-      '(from /proc), "autocannon CPU" that of the load generator; all three share the same cores. Requests still in ' +
+      '(from /proc), "autocannon CPU" that of the load generator; all three share the same cores. "CPU steal" is the share of the ' +
+      "machine's CPU time the hypervisor gave to other guests during the run (from /proc/stat): when it is more than a few percent, " +
+      'throughput swings from run to run and only the ratios of runs measured side by side mean much. Requests still in ' +
       'flight when a run ends add a little to both, and to "argon2 hashes per mint". (b\') repeats (b) on the second gateway process, so that ' +
       '(d) / (a) can also be read against drift between the two processes. The load average shows other work on the machine: ' +
       'on 2 cores the load generator, the gateway and PostgreSQL already compete, so compare ratios rather than absolute figures.',
