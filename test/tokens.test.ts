@@ -318,23 +318,28 @@ describe('updateApiToken', () => {
     expect(await tokenRow(token.id)).toEqual(before);
   });
 
-  it('refuses any change by a creator who could no longer mint the token (FORBIDDEN), but lets them revoke it', async () => {
+  it('a creator who could no longer mint the token may change nothing of it (it is the OWNERs’ now)', async () => {
     const demoted = await signUp(t, 'Soon Demoted');
     await addMember(t, w.owner.token, { organizationId: w.organizationId, email: demoted.email, role: 'EDITOR' });
     const token = await mintToken(t, demoted.token, { role: 'EDITOR', organizationId: w.organizationId });
     await addMember(t, w.owner.token, { organizationId: w.organizationId, email: demoted.email, role: 'VIEWER' });
-    expectRefused(await t.gql(UPDATE, { input: { id: token.id, name: 'Renamed after demotion' } }, demoted.token), 'FORBIDDEN');
-    expect((await t.prisma.apiToken.findUniqueOrThrow({ where: { id: token.id } })).name).not.toBe('Renamed after demotion');
-    expect(dataOf(await t.gql(REVOKE, { id: token.id }, demoted.token)).revokeApiToken.status).toBe('REVOKED');
+    expectRefused(await t.gql(UPDATE, { input: { id: token.id, name: 'Renamed after demotion' } }, demoted.token), 'NOT_FOUND');
+    expectRefused(await t.gql(REVOKE, { id: token.id }, demoted.token), 'NOT_FOUND');
+    const row = await t.prisma.apiToken.findUniqueOrThrow({ where: { id: token.id } });
+    expect([row.name, row.revokedAt]).toEqual([expect.not.stringMatching('Renamed after demotion'), null]);
+    expect(dataOf(await t.gql(REVOKE, { id: token.id }, owner2.token)).revokeApiToken.status).toBe('REVOKED');
   });
 
   it('lets an organization OWNER change anyone’s token, up to OWNER', async () => {
     const updated = dataOf(await t.gql(UPDATE, { input: { id: token.id, role: 'OWNER' } }, owner2.token)).updateApiToken;
     expect(updated.role).toBe('OWNER');
-    // Its EDITOR creator may not take an OWNER secret for it (regenerate), but may lower it.
+    // Its EDITOR creator could not mint an OWNER token: it is no longer theirs to manage
+    // (no OWNER secret through regeneration), until an OWNER lowers it again.
     const before = await tokenRow(token.id);
-    expectRefused(await t.gql(REGENERATE, { id: token.id }, editor.token), 'FORBIDDEN', /OWNER/);
+    expectRefused(await t.gql(REGENERATE, { id: token.id }, editor.token), 'NOT_FOUND');
+    expectRefused(await t.gql(UPDATE, { input: { id: token.id, role: 'VIEWER' } }, editor.token), 'NOT_FOUND');
     expect(await tokenRow(token.id)).toEqual(before);
+    dataOf(await t.gql(UPDATE, { input: { id: token.id, role: 'EDITOR' } }, owner2.token));
     dataOf(await t.gql(UPDATE, { input: { id: token.id, role: 'VIEWER' } }, editor.token));
     expect((await tokenRow(token.id))!.role).toBe('VIEWER');
   });
@@ -833,5 +838,86 @@ describe('a CI pipeline', () => {
     const editorsList = (await myTokens(editor.token)).map((n) => n.id);
     expect(editorsList).toContain(pipeline.apiToken.id);
     expect(editorsList).not.toContain(job.apiToken.id);
+  });
+});
+
+describe('another member’s PERSONAL token (security review: impersonation through regeneration)', () => {
+  it('an organization OWNER sees, revokes and deletes it, but never regenerates or updates it', async () => {
+    const bob = await signUp(t, 'Bob');
+    await addMember(t, w.owner.token, { organizationId: w.organizationId, email: bob.email, role: 'EDITOR' });
+    const bobs = await mintToken(t, bob.token, { kind: 'PERSONAL', organizationId: w.organizationId });
+    const before = await tokenRow(bobs.id);
+
+    expect((await orgTokens(owner2.token)).map((n) => n.id)).toContain(bobs.id);
+    expectRefused(await t.gql(REGENERATE, { id: bobs.id, grace: 0 }, owner2.token), 'FORBIDDEN', /Only its own user can regenerate/);
+    expectRefused(await t.gql(UPDATE, { input: { id: bobs.id, name: 'Taken over', role: 'VIEWER' } }, owner2.token), 'FORBIDDEN', /own user/);
+    // Nor through an OWNER's own tokens.
+    const ownersPersonal = await mintToken(t, owner2.token, { kind: 'PERSONAL' });
+    const ownersService = await mintToken(t, owner2.token, { role: 'OWNER', organizationId: w.organizationId });
+    for (const via of [ownersPersonal.secret, ownersService.secret]) {
+      expectRefused(await t.gql(REGENERATE, { id: bobs.id }, via), 'FORBIDDEN');
+    }
+    // Nothing changed: the same secret hash, and Bob's secret still acts as Bob.
+    expect(await tokenRow(bobs.id)).toEqual(before);
+    expect((await expectWorks(bobs)).user.id).toBe(bob.id);
+
+    // Bob himself may regenerate it.
+    const fresh = dataOf(await t.gql(REGENERATE, { id: bobs.id }, bob.token)).regenerateApiToken.secret;
+    expect((await expectWorks({ id: bobs.id, secret: fresh })).user.id).toBe(bob.id);
+    // The OWNER may stop it.
+    expect(dataOf(await t.gql(REVOKE, { id: bobs.id }, owner2.token)).revokeApiToken.status).toBe('REVOKED');
+    await expectRefusedCredential(fresh);
+    expect(dataOf(await t.gql(DELETE, { id: bobs.id }, owner2.token)).deleteApiToken).toBe(bobs.id);
+  });
+});
+
+describe('a creator who could no longer mint the token (security review)', () => {
+  const REMOVE = `mutation($input: RemoveMemberInput!) { removeMember(input: $input) }`;
+
+  it('removed from the organization: no longer lists, revokes or regenerates its SERVICE tokens; OWNERs still do', async () => {
+    const leaver = await signUp(t, 'Leaver');
+    await addMember(t, w.owner.token, { organizationId: w.organizationId, email: leaver.email, role: 'EDITOR' });
+    const service = await mintToken(t, leaver.token, { role: 'EDITOR', spaceId: w.spaceA });
+    const personal = await mintToken(t, leaver.token, { kind: 'PERSONAL', organizationId: w.organizationId });
+    await expectWorks(service);
+    expect((await myTokens(leaver.token)).map((n) => n.id)).toEqual(expect.arrayContaining([service.id, personal.id]));
+
+    dataOf(await t.gql(REMOVE, { input: { organizationId: w.organizationId, userId: leaver.id } }, w.owner.token));
+
+    // The SERVICE token still works (it belongs to the organization), but is not the leaver's to manage any more.
+    await expectWorks(service);
+    const listed = (await myTokens(leaver.token)).map((n) => n.id);
+    expect(listed).not.toContain(service.id);
+    for (const [query, variables] of [
+      [REVOKE, { id: service.id }],
+      [REGENERATE, { id: service.id }],
+      [UPDATE, { input: { id: service.id, name: 'Still mine' } }],
+      [DELETE, { id: service.id }],
+    ] as const) {
+      expectRefused(await t.gql(query, variables, leaver.token), 'NOT_FOUND');
+    }
+    expect((await tokenRow(service.id))!.revokedAt).toBeNull();
+    // Its own PERSONAL token acts as the leaver (now nothing in that organization): still theirs to revoke.
+    expect(listed).toContain(personal.id);
+    expect(dataOf(await t.gql(REVOKE, { id: personal.id }, leaver.token)).revokeApiToken.status).toBe('REVOKED');
+    // The organization's OWNERs manage the SERVICE token.
+    expect((await orgTokens(owner2.token)).map((n) => n.id)).toContain(service.id);
+    expect(dataOf(await t.gql(REVOKE, { id: service.id }, owner2.token)).revokeApiToken.status).toBe('REVOKED');
+  });
+
+  it('demoted below what the token holds: no longer manages it', async () => {
+    const demoted = await signUp(t, 'Demoted');
+    await addMember(t, w.owner.token, { organizationId: w.organizationId, email: demoted.email, role: 'EDITOR' });
+    const editorToken = await mintToken(t, demoted.token, { role: 'EDITOR', spaceId: w.spaceA });
+    const viewerToken = await mintToken(t, demoted.token, { role: 'VIEWER', spaceId: w.spaceA });
+    await addMember(t, w.owner.token, { organizationId: w.organizationId, email: demoted.email, role: 'VIEWER' });
+    // A VIEWER mints no SERVICE token at all: neither is theirs to manage now.
+    const listed = (await myTokens(demoted.token)).map((n) => n.id);
+    expect(listed).not.toContain(editorToken.id);
+    expect(listed).not.toContain(viewerToken.id);
+    expectRefused(await t.gql(REVOKE, { id: editorToken.id }, demoted.token), 'NOT_FOUND');
+    // Promoted back to EDITOR, they manage them again.
+    await addMember(t, w.owner.token, { organizationId: w.organizationId, email: demoted.email, role: 'EDITOR' });
+    expect((await myTokens(demoted.token)).map((n) => n.id)).toEqual(expect.arrayContaining([editorToken.id, viewerToken.id]));
   });
 });

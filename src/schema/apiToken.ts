@@ -2,9 +2,9 @@
 // revoke, delete, regenerate). The minting rule lives in auth/minting.ts.
 import { z } from 'zod';
 import { issueToken } from '../auth/issueToken';
-import { managesToken } from '../auth/tokenAccess';
+import { assertMayReissue, managesToken } from '../auth/tokenAccess';
 import { assertMayMint } from '../auth/minting';
-import { type Principal, isUnrestrictedUser, principalToken, principalUser, scopeOf, type TokenWithBoards } from '../auth/principal';
+import { type Principal, principalToken, principalUser, scopeOf, type TokenWithBoards } from '../auth/principal';
 import type { TokenScope } from '../auth/reach';
 import { API_TOKEN_PREFIX, maskToken } from '../auth/tokenFormat';
 import { recordAudit, type AuditAction } from '../audit';
@@ -125,9 +125,8 @@ builder.queryField('apiTokens', (t) =>
       resolve: async (query, _root, args, ctx) => {
         const where = { AND: [createdByCaller(ctx.principal), apiTokenFilterWhere(args.filter)] };
         const orderBy = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
-        if (isUnrestrictedUser(ctx.principal)) return ctx.prisma.apiToken.findMany({ ...query, where, orderBy });
-        // A restricted caller lists only the tokens it could mint itself (see auth/tokenAccess.ts),
-        // a rule SQL cannot express: read on past the page and cut it after filtering.
+        // A creator lists only the tokens it could mint now (see auth/tokenAccess.ts), a rule SQL
+        // cannot express: read on past the page and cut it after filtering.
         const rows = await ctx.prisma.apiToken.findMany({ ...query, take: undefined, where, orderBy });
         // (The ApiToken type's own include puts the boards on every row.)
         const kept = rows.filter((row) => managesToken(ctx.principal, ctx.reach, row as TokenWithBoards));
@@ -290,6 +289,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: UpdateApiTokenInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const token = await managedToken(ctx, input.id);
+      assertMayReissue(ctx.principal, token, 'update');
       // Updating is minting the updated token anew: it must do nothing the caller cannot do now.
       const role = input.role ?? token.role;
       const complexityBudget = input.complexityBudget !== undefined ? input.complexityBudget : token.complexityBudget;
@@ -358,6 +358,7 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, { id, gracePeriodSeconds }, ctx) => {
       const token = await managedToken(ctx, id);
+      assertMayReissue(ctx.principal, token, 'regenerate');
       if (token.revokedAt) throw badInput('This token is revoked: create a new one instead.');
       // The caller receives the new secret, so it must be allowed to hold this token.
       assertMayMint(
