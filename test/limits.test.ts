@@ -89,6 +89,26 @@ describe('complexity budget', () => {
     expect(await estimate('{ __schema { queryType { name } } }', {})).toMatchObject({ requestedCost: 0, cost: 0 });
   });
 
+  test('aliases are the client’s choice: `__`-prefixed ones cost what their field costs (only real introspection is free)', async () => {
+    const token = await mintToken(t, org.owner.token, { role: 'EDITOR', spaceId: org.spaceId });
+    const cost = async (query: string, variables: Record<string, unknown> = {}) => complexityOf(await t.gql(query, variables, token.secret))!;
+    const plain = await cost(BOARD_ITEMS, { id: org.boardId, n: 20 });
+    const aliased = BOARD_ITEMS.replace('board(id: $id) { id name items', '__b: board(id: $id) { __i: id __n: name __x: items')
+      .replace('edges { node { id name } }', '__e: edges { __o: node { __d: id name } }');
+    expect(await cost(aliased, { id: org.boardId, n: 20 })).toMatchObject({ cost: plain.cost, requestedCost: plain.requestedCost });
+    // Through fragments too; __typename (under any alias) is free.
+    const viaFragment = `query($id: ID!) { ...F } fragment F on Query { __f: board(id: $id) { __typename __t: __typename id name items(first: 20) { edges { node { id name } } } } }`;
+    expect(await cost(viaFragment, { id: org.boardId })).toMatchObject({ cost: plain.cost });
+    // A mutation under a `__` alias is charged (2 + id 1 + name 1).
+    const create = `mutation($input: CreateItemInput!) { __m: createItem(input: $input) { id name } }`;
+    const created = await t.gql(create, { input: { boardId: org.boardId, name: 'aliased' } }, token.secret);
+    expect(complexityOf(created)).toMatchObject({ cost: 4, requestedCost: 4 });
+    await t.prisma.item.delete({ where: { id: created.body.data.__m.id } });
+    // Skipped fields cost nothing; introspection under an alias is still free.
+    expect(await cost(`query($id: ID!, $no: Boolean!) { board(id: $id) { id name @skip(if: $no) } }`, { id: org.boardId, no: true })).toMatchObject({ cost: 3 });
+    expect(await cost('{ s: __schema { queryType { name } } }')).toMatchObject({ cost: 0, requestedCost: 0 });
+  });
+
   test('an exhausted budget: 429 RATE_LIMITED with Retry-After, the budget headers, and nothing executed', async () => {
     const token = await mintToken(t, org.owner.token, { role: 'EDITOR', spaceId: org.spaceId, complexityBudget: 100 });
     // 6 + 6·3 = 24 per query: four take 96 of 100; the fifth runs on the 4 left and is charged

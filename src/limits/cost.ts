@@ -6,7 +6,23 @@
 // it is reported as `requestedCost`, and the budget is charged what the response held (as
 // Shopify's API does), so a deep query left at the default page sizes costs what it returned.
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
-import { getNamedType, isLeafType, type DocumentNode, type GraphQLSchema } from 'graphql';
+import {
+  Kind,
+  getNamedType,
+  getOperationAST,
+  isLeafType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLObjectType,
+  type GraphQLOutputType,
+  type GraphQLSchema,
+} from 'graphql';
+// graphql-js's own field collection (fragments, @skip/@include), as execution does it.
+import { collectFields, collectSubfields } from 'graphql/execution/collectFields';
 
 const SCALAR_COST = 1;
 const OBJECT_COST = 2;
@@ -22,20 +38,62 @@ const estimateField: ComplexityEstimator = ({ field, args, childComplexity }) =>
 /**
  * What a response's data holds, by the same weights: 1 per scalar value (and per null), 2 per
  * object plus its fields, every element of a list; the root fields are the operation's fields,
- * as in the estimate. Introspection and `__typename` are free.
+ * as in the estimate. The response is read along the operation's selections, so each value is
+ * charged by the field that produced it, never by its response key: an alias is the client's
+ * choice (`__x: organizations` costs what `organizations` costs). Only the introspection
+ * fields themselves (`__schema`, `__type`, `__typename`) are free.
  */
-export function responseCost(data: Record<string, unknown> | null): number {
+export function responseCost(operation: ExecutedOperation, data: Record<string, unknown> | null): number {
+  if (!data) return 0;
+  const { schema, document, variableValues } = operation;
+  const definition = getOperationAST(document, operation.operationName ?? undefined);
+  const rootType = definition && schema.getRootType(definition.operation);
+  if (!definition || !rootType) return 0;
+  const fragments: Record<string, FragmentDefinitionNode> = {};
+  for (const node of document.definitions) if (node.kind === Kind.FRAGMENT_DEFINITION) fragments[node.name.value] = node;
+  const walk: Walk = { schema, fragments, variables: variableValues ?? {}, subfields: new Map() };
+  return fieldsCost(walk, rootType, collectFields(schema, fragments, walk.variables, rootType, definition.selectionSet), data);
+}
+
+export interface ExecutedOperation {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  operationName?: string | null;
+  variableValues?: Record<string, unknown> | null;
+}
+
+interface Walk {
+  schema: GraphQLSchema;
+  fragments: Record<string, FragmentDefinitionNode>;
+  variables: Record<string, unknown>;
+  /** Each list's elements share their field nodes: their subfields are collected once. */
+  subfields: Map<readonly FieldNode[], Map<string, readonly FieldNode[]>>;
+}
+
+function fieldsCost(walk: Walk, type: GraphQLObjectType, fields: Map<string, readonly FieldNode[]>, data: Record<string, unknown>): number {
   let cost = 0;
-  for (const [key, value] of Object.entries(data ?? {})) if (!key.startsWith('__')) cost += valueCost(value);
+  for (const [responseKey, nodes] of fields) {
+    const name = nodes[0].name.value;
+    if (name.startsWith('__')) continue; // __typename, __schema, __type: real introspection only
+    const field = type.getFields()[name];
+    if (field && responseKey in data) cost += valueCost(walk, field.type, nodes, data[responseKey]);
+  }
   return cost;
 }
 
-function valueCost(data: unknown): number {
-  if (data === null || typeof data !== 'object') return SCALAR_COST;
-  if (Array.isArray(data)) return data.reduce((sum: number, element) => sum + valueCost(element), 0);
-  let cost = OBJECT_COST;
-  for (const [key, value] of Object.entries(data)) if (!key.startsWith('__')) cost += valueCost(value);
-  return cost;
+function valueCost(walk: Walk, type: GraphQLOutputType, nodes: readonly FieldNode[], value: unknown): number {
+  if (value === null || value === undefined) return SCALAR_COST;
+  const unwrapped = isNonNullType(type) ? type.ofType : type;
+  if (isListType(unwrapped)) {
+    if (!Array.isArray(value)) return SCALAR_COST;
+    return value.reduce((sum: number, element) => sum + valueCost(walk, unwrapped.ofType, nodes, element), 0);
+  }
+  if (isLeafType(unwrapped) || typeof value !== 'object') return SCALAR_COST;
+  // This schema has object types only; an abstract type would need the value's runtime type.
+  if (!isObjectType(unwrapped)) return OBJECT_COST;
+  let fields = walk.subfields.get(nodes);
+  if (!fields) walk.subfields.set(nodes, (fields = collectSubfields(walk.schema, walk.fragments, walk.variables, unwrapped, nodes)));
+  return OBJECT_COST + fieldsCost(walk, unwrapped, fields, value as Record<string, unknown>);
 }
 
 // Yoga parses each distinct document once and hands the same DocumentNode to every request

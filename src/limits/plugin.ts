@@ -32,7 +32,7 @@ export function abuseLimitsPlugin(limiter: AbuseLimiter): Plugin<Record<string, 
       return {
         async onExecuteDone({ result, setResult }) {
           if (Symbol.asyncIterator in result) return; // no subscriptions in this schema
-          const charge = await limiter.chargeBudget(caller, responseCost(result.data ?? null), requestedCost);
+          const charge = await limiter.chargeBudget(caller, responseCost(args, result.data ?? null), requestedCost);
           charges.set(ctx.request, charge);
           const { cost, budget, remaining, resetInSeconds } = charge;
           setResult({ ...result, extensions: { ...result.extensions, complexity: { cost, requestedCost, budget, remaining, resetInSeconds } } });
