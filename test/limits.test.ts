@@ -131,6 +131,33 @@ describe('complexity budget', () => {
     dataOf(await t.gql(BOARD_ITEMS, { id: org.boardId, n: 20 }, other.secret));
   });
 
+  test('minting never multiplies a budget: a minted token’s requests count against every token up its minting chain', async () => {
+    const parent = await mintToken(t, org.owner.token, { role: 'EDITOR', spaceId: org.spaceId, complexityBudget: 100 });
+    const [a, b, c] = [
+      await mintToken(t, parent.secret, { role: 'VIEWER', spaceId: org.spaceId, complexityBudget: 100 }),
+      await mintToken(t, parent.secret, { role: 'VIEWER', spaceId: org.spaceId, complexityBudget: 100 }),
+      await mintToken(t, parent.secret, { role: 'EDITOR', spaceId: org.spaceId, complexityBudget: 100 }),
+    ];
+    const grandchild = await mintToken(t, c.secret, { role: 'VIEWER', spaceId: org.spaceId, complexityBudget: 100 });
+    const query = (secret: string) => t.gql(BOARD_ITEMS, { id: org.boardId, n: 20 }, secret); // costs 24
+    // Minting spent 24 of the parent's 100 (four createApiToken at 6 each, the grandchild's through c).
+    // Three queries from three children take 72 more; each response shows the least left on its chain.
+    const left: number[] = [];
+    for (const child of [a, b, c]) left.push(complexityOf(await query(child.secret))!.remaining);
+    expect(left).toEqual([52, 28, 4]);
+    // The next runs on the parent's last 4 points and is charged in full; then the whole family waits.
+    expect(complexityOf(await query(a.secret))).toMatchObject({ cost: 24, budget: 100, remaining: 0 });
+    for (const member of [b, c, grandchild]) {
+      const refused = await query(member.secret);
+      expectRateLimited(refused);
+      expect(refused.body.errors![0].message).toMatch(/the token that minted this one \(directly or further up\) has spent all 100 points/);
+    }
+    expectRateLimited(await query(parent.secret));
+    // Tokens outside the family keep their own budgets.
+    const unrelated = await mintToken(t, org.owner.token, { role: 'VIEWER', spaceId: org.spaceId, complexityBudget: 100 });
+    expect(complexityOf(await query(unrelated.secret))).toMatchObject({ remaining: 76 });
+  });
+
   test('a query larger than the whole budget runs while anything is left, and exhausts it', async () => {
     const token = await mintToken(t, org.owner.token, { role: 'VIEWER', spaceId: org.spaceId, complexityBudget: 10 });
     const big = await t.gql(BOARD_ITEMS, { id: org.boardId, n: 20 }, token.secret);

@@ -52,7 +52,7 @@ export function createAuthenticator(deps: {
 
       const found = await findApiToken(prisma, parsed.publicId);
       if (!found) return refuse(parsed.secret);
-      const { token: row, user, memberships } = found;
+      const { token: row, minters, user, memberships } = found;
       const candidates = [row.secretHash];
       if (row.previousSecretHash && row.previousSecretExpiresAt && row.previousSecretExpiresAt > now) {
         candidates.push(row.previousSecretHash);
@@ -63,9 +63,9 @@ export function createAuthenticator(deps: {
       await lastUsed.record(row.id, row.lastUsedAt, now);
       if (row.kind === 'PERSONAL') {
         if (!user) throw invalidToken();
-        return { kind: 'personal', user, memberships, token: row };
+        return { kind: 'personal', user, memberships, token: row, minters };
       }
-      return { kind: 'service', token: row };
+      return { kind: 'service', token: row, minters };
     },
   };
 }

@@ -7,8 +7,16 @@
 import type { ApiToken, PrismaClient, Role, Session, User } from '../generated/prisma/client';
 import type { MembershipGrantSource } from './reach';
 
+/** A token up the chain of tokens that minted this one, with its own budget (null: the default). */
+export interface Minter {
+  id: string;
+  complexityBudget: number | null;
+}
+
 export interface ApiTokenRecord {
   token: ApiToken & { boards: { boardId: string }[] };
+  /** The token that minted this one, the token that minted that one, and so on (nearest first). */
+  minters: Minter[];
   /** The PERSONAL token's user (null for SERVICE tokens). */
   user: User | null;
   /** That user's memberships, as they are now. */
@@ -21,6 +29,9 @@ export interface SessionRecord {
   memberships: MembershipGrantSource[];
 }
 
+/** How far up a minting chain budgets are charged (a chain deeper than this is not expected). */
+export const MAX_MINTING_DEPTH = 16;
+
 type UserJson = Omit<User, 'createdAt'> & { createdAt: string };
 type MembershipJson = { organizationId: string; spaceId: string | null; role: Role };
 
@@ -32,10 +43,23 @@ const USER_AND_MEMBERSHIPS = `
   COALESCE((SELECT json_agg(json_build_object('organizationId', m."organizationId", 'spaceId', m."spaceId", 'role', m."role"))
             FROM "Membership" m WHERE m."userId" = u."id"), '[]'::json) AS "membershipsJson"`;
 
+// Budgets cannot be multiplied by minting: a token's requests count against every token up its
+// minting chain (src/limits). The chain is followed to a bounded depth.
+const MINTERS = `
+  (WITH RECURSIVE chain("id", "complexityBudget", "parentId", "depth") AS (
+     SELECT p."id", p."complexityBudget", p."createdByTokenId", 1 FROM "ApiToken" p WHERE p."id" = t."createdByTokenId"
+     UNION ALL
+     SELECT p."id", p."complexityBudget", p."createdByTokenId", c."depth" + 1
+     FROM "ApiToken" p JOIN chain c ON p."id" = c."parentId" WHERE c."depth" < ${MAX_MINTING_DEPTH}
+   ) SELECT json_agg(json_build_object('id', chain."id", 'complexityBudget', chain."complexityBudget") ORDER BY chain."depth") FROM chain) AS "mintersJson"`;
+
 export async function findApiToken(prisma: PrismaClient, publicId: string): Promise<ApiTokenRecord | null> {
-  const rows = await prisma.$queryRawUnsafe<(ApiToken & { boardIds: string[] | null; userJson: UserJson | null; membershipsJson: MembershipJson[] })[]>(
+  const rows = await prisma.$queryRawUnsafe<
+    (ApiToken & { boardIds: string[] | null; mintersJson: Minter[] | null; userJson: UserJson | null; membershipsJson: MembershipJson[] })[]
+  >(
     `SELECT t.*,
        (SELECT array_agg(b."boardId" ORDER BY b."boardId") FROM "ApiTokenBoard" b WHERE b."tokenId" = t."id") AS "boardIds",
+       ${MINTERS},
        ${USER_AND_MEMBERSHIPS}
      FROM "ApiToken" t LEFT JOIN "User" u ON u."id" = t."userId"
      WHERE t."publicId" = $1`,
@@ -43,9 +67,10 @@ export async function findApiToken(prisma: PrismaClient, publicId: string): Prom
   );
   const row = rows[0];
   if (!row) return null;
-  const { boardIds, userJson, membershipsJson, ...token } = row;
+  const { boardIds, mintersJson, userJson, membershipsJson, ...token } = row;
   return {
     token: { ...token, boards: (boardIds ?? []).map((boardId) => ({ boardId })) },
+    minters: mintersJson ?? [],
     user: user(userJson),
     memberships: userJson ? membershipsJson : [],
   };

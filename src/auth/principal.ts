@@ -1,6 +1,7 @@
 // Who is calling, as one immutable value per request. Resolvers read this (and the Reach
 // derived from it); they never parse headers.
 import type { ApiToken, User } from '../generated/prisma/client';
+import type { Minter } from './credentialLookup';
 import type { MembershipGrantSource, TokenScope } from './reach';
 
 export type TokenWithBoards = ApiToken & { boards: { boardId: string }[] };
@@ -9,8 +10,9 @@ export type Principal =
   | { kind: 'anonymous' }
   /** `memberships`: the user's, as they were when this request was authenticated. */
   | { kind: 'session'; user: User; memberships: MembershipGrantSource[]; sessionId: string; expiresAt: Date }
-  | { kind: 'personal'; user: User; memberships: MembershipGrantSource[]; token: TokenWithBoards }
-  | { kind: 'service'; token: TokenWithBoards };
+  /** `minters`: the tokens up the chain that minted this one, nearest first (their budgets apply too). */
+  | { kind: 'personal'; user: User; memberships: MembershipGrantSource[]; token: TokenWithBoards; minters: Minter[] }
+  | { kind: 'service'; token: TokenWithBoards; minters: Minter[] };
 
 /** The user a request acts as (null for anonymous and SERVICE tokens). */
 export function principalUser(principal: Principal): User | null {

@@ -15,6 +15,11 @@ export interface Caller {
   requestsPerMinute: number;
   /** How the refusal names the caller. */
   label: string;
+  /**
+   * The budgets of the tokens up the chain that minted this token, nearest first: each request
+   * counts against them too, so minting never multiplies a budget.
+   */
+  minterBudgets: { key: string; budget: number }[];
 }
 
 export interface BudgetCharge {
@@ -42,18 +47,26 @@ export class AbuseLimiter {
       case 'service':
         return {
           key: `token:${principal.token.id}`,
-          budget: principal.token.complexityBudget ?? this.config.budgetDefaultPerMinute,
+          budget: this.budgetOf(principal.token),
           requestsPerMinute: perToken,
           label: 'this token',
+          minterBudgets: principal.minters.map((minter) => ({ key: `token:${minter.id}`, budget: this.budgetOf(minter) })),
         };
       case 'session':
-        return { key: `user:${principal.user.id}`, budget: this.config.budgetDefaultPerMinute, requestsPerMinute: perToken, label: 'your sessions' };
+        return {
+          key: `user:${principal.user.id}`,
+          budget: this.config.budgetDefaultPerMinute,
+          requestsPerMinute: perToken,
+          label: 'your sessions',
+          minterBudgets: [],
+        };
       case 'anonymous':
         return {
           key: `address:${address}`,
           budget: this.config.budgetDefaultPerMinute,
           requestsPerMinute: this.config.anonymousRequestsPerMinute,
           label: 'unauthenticated requests from your address',
+          minterBudgets: [],
         };
     }
   }
@@ -66,26 +79,41 @@ export class AbuseLimiter {
     }
   }
 
-  /** Before execution: RATE_LIMITED once the caller's budget is exhausted (nothing left). */
+  private budgetOf(token: { complexityBudget: number | null }): number {
+    return token.complexityBudget ?? this.config.budgetDefaultPerMinute;
+  }
+
+  /**
+   * Before execution: RATE_LIMITED once the caller's budget, or that of a token up its minting
+   * chain, is exhausted (nothing left).
+   */
   async admitBudget(caller: Caller, requestedCost: number): Promise<void> {
-    const state = await this.counters.reached('budget', caller.key, caller.budget);
-    if (state.allowed) return;
-    const charge = { cost: 0, requestedCost, budget: caller.budget, remaining: 0, resetInSeconds: seconds(state.resetMs) };
+    const own = await this.counters.reached('budget', caller.key, caller.budget);
+    const minters = await Promise.all(caller.minterBudgets.map((m) => this.counters.reached('budget', m.key, m.budget)));
+    const exhausted = own.allowed ? minters.find((state) => !state.allowed) : own;
+    if (!exhausted) return;
+    const charge = { cost: 0, requestedCost, budget: caller.budget, remaining: 0, resetInSeconds: seconds(exhausted.resetMs) };
+    const whose = exhausted === own ? `all ${caller.budget} points of this minute are spent` : `the token that minted this one (directly or further up) has spent all ${exhausted.limit} points of its minute`;
     throw rateLimited(
-      `Complexity budget exhausted: all ${caller.budget} points of this minute are spent (this query may cost up to ${requestedCost}). ` +
-        `Try again in ${charge.resetInSeconds} s.`,
-      state.resetMs / 1000,
+      `Complexity budget exhausted: ${whose} (this query may cost up to ${requestedCost}). Try again in ${charge.resetInSeconds} s.`,
+      exhausted.resetMs / 1000,
       budgetHeaders(charge),
     );
   }
 
   /**
-   * After execution: takes what the response held from the budget, in full even past what
-   * was left (the budget then shows 0 left and the next operation waits for the window).
+   * After execution: takes what the response held from the budget (and from the budgets up the
+   * minting chain), in full even past what was left (the budget then shows 0 left and the next
+   * operation waits for the window). `remaining` is what the caller can still spend: the least
+   * left anywhere on its chain.
    */
   async chargeBudget(caller: Caller, cost: number, requestedCost: number): Promise<BudgetCharge> {
-    const taken = await this.counters.add('budget', caller.key, cost, caller.budget);
-    return { cost, requestedCost, budget: caller.budget, remaining: taken.remaining, resetInSeconds: seconds(taken.resetMs) };
+    const [own, ...minters] = await Promise.all([
+      this.counters.add('budget', caller.key, cost, caller.budget),
+      ...caller.minterBudgets.map((m) => this.counters.add('budget', m.key, cost, m.budget)),
+    ]);
+    const remaining = Math.min(own.remaining, ...minters.map((taken) => taken.remaining));
+    return { cost, requestedCost, budget: caller.budget, remaining, resetInSeconds: seconds(own.resetMs) };
   }
 
   /** Before a bearer token is verified: an address that sent too many bad ones waits. */
