@@ -2,9 +2,9 @@
 // the app's own Prisma client, on a database migrated by the app's own migrations.
 //
 // One organization with its owner and a few dozen members, a few spaces, thousands of boards,
-// about a hundred items per board with 0-3 updates each, and API tokens: one real token the
-// benchmark authenticates with, plus filler tokens (never used, so they share one argon2 hash;
-// unique random-looking public ids) up to the wanted count.
+// about a hundred items per board with 0-3 updates each, one big board (10,000 items), and API
+// tokens: one real token the benchmark authenticates with, plus filler tokens (never used, so
+// they share one argon2 hash; unique random-looking public ids) up to the wanted count.
 import { randomBytes } from 'node:crypto';
 import type { PrismaClient } from '../src/generated/prisma/client';
 import { hashSecret } from '../src/auth/password';
@@ -16,6 +16,8 @@ export interface DatasetOptions {
   boards: number;
   itemsPerBoard: number;
   members: number;
+  /** Items of the one big board (issue 10, target 4: a board of 10,000 items against one of 100); 0 for none. */
+  bigBoardItems: number;
   /** The benchmark's token: the owner's PERSONAL token or a SERVICE token, EDITOR over the organization either way. */
   tokenKind: 'PERSONAL' | 'SERVICE';
 }
@@ -24,8 +26,10 @@ export interface Dataset {
   organizationId: string;
   ownerUserId: string;
   spaceIds: string[];
-  /** Every board id, in a stable order. */
+  /** Every board id but the big board's, in a stable order. */
   boardIds: string[];
+  /** The board with `bigBoardItems` items (in the first space, as boardIds[0]), if any. */
+  bigBoardId?: string;
   /** The real API token the authenticated runs send (EDITOR over the organization). */
   token: string;
   tokenId: string;
@@ -42,7 +46,7 @@ const SLICE = 20_000;
 const sqlId = (kind: string, n: string) => `'c' || rpad('${kind}', 8, 'x') || lpad((${n})::text, 16, '0')`;
 
 export async function seedDataset(prisma: PrismaClient, options: DatasetOptions): Promise<Dataset> {
-  const { spaces, boards, itemsPerBoard, members, tokenKind } = options;
+  const { spaces, boards, itemsPerBoard, members, bigBoardItems, tokenKind } = options;
   const items = boards * itemsPerBoard;
   const passwordHash = await hashSecret(randomBytes(16).toString('base64url'));
 
@@ -93,6 +97,34 @@ export async function seedDataset(prisma: PrismaClient, options: DatasetOptions)
     );
   }
 
+  // The big board: in the first space, its items oldest first by n, 0-3 updates each like the others.
+  const bigBoardId = 'cbigboard0000000000000001';
+  if (bigBoardItems > 0) {
+    await prisma.$executeRawUnsafe(
+      `INSERT INTO "Board" ("id", "spaceId", "organizationId", "name", "createdAt")
+       VALUES ('${bigBoardId}', ${sqlId('space', '1')}, $1, 'Big board', now() - interval '1 hour')`,
+      organizationId,
+    );
+    for (let from = 1; from <= bigBoardItems; from += SLICE) {
+      const to = Math.min(bigBoardItems, from + SLICE - 1);
+      await prisma.$executeRawUnsafe(
+        `INSERT INTO "Item" ("id", "boardId", "name", "status", "createdAt", "updatedAt")
+         SELECT ${sqlId('bigitem', 'n')}, '${bigBoardId}', 'Item ' || n || ' of the big board',
+                (ARRAY['todo', 'in progress', 'done', NULL])[n % 4 + 1],
+                now() - ((${bigBoardItems} - n) || ' seconds')::interval,
+                now() - ((${bigBoardItems} - n) || ' seconds')::interval + interval '1 hour'
+         FROM generate_series(${from}, ${to}) AS n`,
+      );
+      await prisma.$executeRawUnsafe(
+        `INSERT INTO "ItemUpdate" ("id", "itemId", "body", "authorName", "createdAt")
+         SELECT ${sqlId('bigupdat', 'n * 3 + k')}, ${sqlId('bigitem', 'n')}, 'Update ' || k || ' of big item ' || n || '.',
+                'Bench Owner', now() - ((${bigBoardItems} - n) || ' seconds')::interval + (k || ' minutes')::interval
+         FROM generate_series(${from}, ${to}) AS n, generate_series(1, 3) AS k
+         WHERE k <= n % 4`,
+      );
+    }
+  }
+
   // Other people: organization-wide VIEWERs and space EDITORs.
   await prisma.$executeRawUnsafe(
     `INSERT INTO "User" ("id", "email", "emailKey", "name", "passwordHash")
@@ -129,12 +161,13 @@ export async function seedDataset(prisma: PrismaClient, options: DatasetOptions)
   });
 
   const spaceRows = await prisma.space.findMany({ where: { organizationId }, orderBy: { id: 'asc' }, select: { id: true } });
-  const boardRows = await prisma.board.findMany({ where: { organizationId }, orderBy: { id: 'asc' }, select: { id: true } });
+  const boardRows = await prisma.board.findMany({ where: { organizationId, id: { not: bigBoardId } }, orderBy: { id: 'asc' }, select: { id: true } });
   return {
     organizationId,
     ownerUserId,
     spaceIds: spaceRows.map((r) => r.id),
     boardIds: boardRows.map((r) => r.id),
+    ...(bigBoardItems > 0 && { bigBoardId }),
     token: issued.token,
     tokenId: token.id,
     counts: await countRows(prisma),
