@@ -78,13 +78,15 @@ export async function seedDataset(prisma: PrismaClient, options: DatasetOptions)
   for (let from = 1; from <= items; from += SLICE) {
     const to = Math.min(items, from + SLICE - 1);
     await prisma.$executeRawUnsafe(
-      `INSERT INTO "Item" ("id", "boardId", "name", "status", "createdAt", "updatedAt")
+      `INSERT INTO "Item" ("id", "boardId", "spaceId", "organizationId", "name", "status", "createdAt", "updatedAt")
        SELECT ${sqlId('item', 'n')}, ${sqlId('board', `((n - 1) / ${itemsPerBoard} + 1)`)},
+              ${sqlId('space', `(((n - 1) / ${itemsPerBoard}) % ${spaces} + 1)`)}, $1,
               'Item ' || n || ' of board ' || ((n - 1) / ${itemsPerBoard} + 1),
               (ARRAY['todo', 'in progress', 'done', NULL])[n % 4 + 1],
               now() - ((${items} - n) || ' seconds')::interval,
               now() - ((${items} - n) || ' seconds')::interval + interval '1 hour'
        FROM generate_series(${from}, ${to}) AS n`,
+      organizationId,
     );
     // Item n gets n % 4 updates (0 to 3, 1.5 on average).
     await prisma.$executeRawUnsafe(
@@ -108,12 +110,13 @@ export async function seedDataset(prisma: PrismaClient, options: DatasetOptions)
     for (let from = 1; from <= bigBoardItems; from += SLICE) {
       const to = Math.min(bigBoardItems, from + SLICE - 1);
       await prisma.$executeRawUnsafe(
-        `INSERT INTO "Item" ("id", "boardId", "name", "status", "createdAt", "updatedAt")
-         SELECT ${sqlId('bigitem', 'n')}, '${bigBoardId}', 'Item ' || n || ' of the big board',
+        `INSERT INTO "Item" ("id", "boardId", "spaceId", "organizationId", "name", "status", "createdAt", "updatedAt")
+         SELECT ${sqlId('bigitem', 'n')}, '${bigBoardId}', ${sqlId('space', '1')}, $1, 'Item ' || n || ' of the big board',
                 (ARRAY['todo', 'in progress', 'done', NULL])[n % 4 + 1],
                 now() - ((${bigBoardItems} - n) || ' seconds')::interval,
                 now() - ((${bigBoardItems} - n) || ' seconds')::interval + interval '1 hour'
          FROM generate_series(${from}, ${to}) AS n`,
+        organizationId,
       );
       await prisma.$executeRawUnsafe(
         `INSERT INTO "ItemUpdate" ("id", "itemId", "body", "authorName", "createdAt")

@@ -17,9 +17,7 @@ export function createLoaders(prisma: PrismaClient) {
     organization: memoize((id) => prisma.organization.findUnique({ where: { id } })),
     space: memoize((id) => prisma.space.findUnique({ where: { id } })),
     board: memoize((id) => prisma.board.findUnique({ where: { id } })),
-    item: memoize((id) =>
-      prisma.item.findUnique({ where: { id }, include: { board: { select: { spaceId: true, organizationId: true } } } }),
-    ),
+    item: memoize((id) => prisma.item.findUnique({ where: { id } })),
     apiToken: memoize((id) => prisma.apiToken.findUnique({ where: { id }, include: { boards: { select: { boardId: true } } } })),
   };
 }
@@ -36,8 +34,8 @@ export const placeOfBoard = (board: { id: string; spaceId: string; organizationI
   boardId: board.id,
 });
 
-export const placeOfItem = (item: { boardId: string; board: { spaceId: string; organizationId: string } }): Place => ({
-  organizationId: item.board.organizationId,
-  spaceId: item.board.spaceId,
+export const placeOfItem = (item: { boardId: string; spaceId: string; organizationId: string }): Place => ({
+  organizationId: item.organizationId,
+  spaceId: item.spaceId,
   boardId: item.boardId,
 });

@@ -38,7 +38,9 @@ export async function seedDemoData(prisma: PrismaClient): Promise<DemoData | nul
     for (const [name, items] of Object.entries(boardNames)) {
       const board = await tx.board.create({ data: { name, spaceId: space.id, organizationId: organization.id } });
       for (const [i, itemName] of items.entries()) {
-        await tx.item.create({ data: { boardId: board.id, name: itemName, status: i === 0 ? 'in progress' : 'todo' } });
+        await tx.item.create({
+          data: { boardId: board.id, spaceId: space.id, organizationId: organization.id, name: itemName, status: i === 0 ? 'in progress' : 'todo' },
+        });
       }
       boards.push(board);
     }

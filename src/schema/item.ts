@@ -8,8 +8,7 @@ import { idSchema, nameSchema, textSchema } from './validation';
 const status = textSchema('The status').trim().max(200, 'The status must be at most 200 characters.').nullish();
 
 export const Item = builder.prismaObject('Item', {
-  // The board's place comes with every item, for the visibility check below.
-  include: { board: { select: { spaceId: true, organizationId: true } } },
+  // Each item row carries its board's place, for the visibility check below.
   authScopes: (item) => ({ visible: placeOfItem(item) }),
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -49,14 +48,7 @@ builder.queryField('item', (t) =>
         ctx,
         query,
         id,
-        (itemId) =>
-          ctx.prisma.item.findUnique({
-            ...query,
-            where: { id: itemId },
-            // The query's own board selection (when the client asked for item.board) wins: it has
-            // every column, the place included; overriding it would drop board.id and the rest.
-            include: { board: { select: { spaceId: true, organizationId: true } }, ...(query.include ?? {}) },
-          }),
+        (itemId) => ctx.prisma.item.findUnique({ ...query, where: { id: itemId } }),
         placeOfItem,
       ),
   }),
@@ -93,8 +85,13 @@ builder.mutationFields((t) => ({
     type: 'Item',
     args: { input: t.arg({ type: CreateItemInput, required: true }) },
     authScopes: requireRoleOn('createItem', 'Board', ({ input }, ctx) => locate.board(ctx, String(input.boardId))),
-    resolve: (query, _root, { input }, ctx) =>
-      ctx.prisma.item.create({ ...query, data: { boardId: String(input.boardId), name: input.name, status: input.status ?? null } }),
+    resolve: async (query, _root, { input }, ctx) => {
+      const board = (await ctx.loaders.board(String(input.boardId)))!;
+      return ctx.prisma.item.create({
+        ...query,
+        data: { boardId: board.id, spaceId: board.spaceId, organizationId: board.organizationId, name: input.name, status: input.status ?? null },
+      });
+    },
   }),
   updateItem: t.prismaField({
     type: 'Item',
