@@ -7,6 +7,9 @@ import type { Database } from './db/database';
 import { createAuthenticator } from './auth/authenticate';
 import { LastUsedRecorder } from './auth/lastUsedRecorder';
 import { SecretProofCache } from './auth/secretProofCache';
+import { CredentialCache } from './auth/credentialCache';
+import { CredentialChanges } from './auth/credentialChanges';
+import { credentialBarrierPlugin } from './server/credentialBarrier';
 import { createContext, createOpenAccessContext, type Context } from './context';
 import { schema, schemaWithoutScopeAuth } from './schema';
 import { healthPlugin } from './server/health';
@@ -27,6 +30,9 @@ export interface App {
   /** Structured logs (pino): one line per request, masked errors with their stack. */
   logger: Logger;
   limiter: AbuseLimiter;
+  /** Credentials kept in this process, and how every instance learns they changed. */
+  credentials: CredentialCache;
+  credentialChanges: CredentialChanges;
   /** Stops background work and flushes pending writes (does not close the database). */
   stop(): Promise<void>;
 }
@@ -42,18 +48,26 @@ export interface AppOptions {
   openAccess?: { userId: string };
 }
 
+/** Even with every change heard, a cached credential is read again after this long. */
+const CREDENTIAL_CACHE_TTL_MS = 60_000;
+
 export function createApp(config: Config, database: Database, options: AppOptions = {}): App {
   const { prisma } = database;
   const lastUsed = new LastUsedRecorder(prisma, config.lastUsedFlushSeconds * 1000);
+  const logger = createLogger(config, options.logStream);
+  const credentials = new CredentialCache(config.credentialCacheSize, CREDENTIAL_CACHE_TTL_MS);
+  const credentialChanges = new CredentialChanges(database, credentials, logger, config.credentialBarrierTimeoutMs);
+  // Until it listens, the cache answers nothing (every request reads the database).
+  if (config.credentialCacheSize > 0) void credentialChanges.start();
   const authenticator = createAuthenticator({
     prisma,
     proofs: new SecretProofCache(config.tokenVerifyCacheSize),
+    credentials,
     lastUsed,
   });
   lastUsed.start();
 
   const limitBody = bodyLimit(config.maxBodyBytes);
-  const logger = createLogger(config, options.logStream);
   const logging = requestLogging(logger);
   const limiter = new AbuseLimiter(createCounters({ redisUrl: config.limits.redisUrl, keyPrefix: config.limits.redisKeyPrefix, logger }), config.limits);
   const openAccess = options.openAccess;
@@ -82,7 +96,14 @@ export function createApp(config: Config, database: Database, options: AppOption
     // Yoga's own log calls (masked errors' originals, with their stack) carry the request id.
     logging: logging.yogaLogger,
     // Query limits run while parsing and validating: a document over one never executes.
-    plugins: [healthPlugin(database, limiter), limitBody.plugin, ...limitPlugins, requestErrorsPlugin(), logging.plugin],
+    plugins: [
+      healthPlugin(database, limiter),
+      limitBody.plugin,
+      ...limitPlugins,
+      requestErrorsPlugin(),
+      logging.plugin,
+      ...(config.credentialCacheSize > 0 ? [credentialBarrierPlugin(credentialChanges, logger)] : []),
+    ],
   });
 
   return {
@@ -91,7 +112,10 @@ export function createApp(config: Config, database: Database, options: AppOption
     lastUsed,
     logger,
     limiter,
+    credentials,
+    credentialChanges,
     stop: async () => {
+      await credentialChanges.stop();
       await lastUsed.stop();
       await limiter.close();
     },

@@ -20,6 +20,9 @@ export const envSchema = z.object({
   SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(28_800),
   LAST_USED_FLUSH_SECONDS: z.coerce.number().int().min(1).max(60).default(15),
   TOKEN_VERIFY_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+  // Credentials kept per instance (0: read on every request); see src/auth/credentialCache.ts.
+  CREDENTIAL_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+  CREDENTIAL_BARRIER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   // Query limits (see src/server/queryLimits.ts). The deepest legitimate query,
@@ -68,6 +71,10 @@ export interface Config {
   sessionTtlSeconds: number;
   lastUsedFlushSeconds: number;
   tokenVerifyCacheSize: number;
+  /** Credentials (token or session with user and memberships) kept per instance; 0 = none. */
+  credentialCacheSize: number;
+  /** How long a mutation waits for the other instances to confirm they dropped stale credentials. */
+  credentialBarrierTimeoutMs: number;
   shutdownTimeoutMs: number;
   logLevel: Env['LOG_LEVEL'];
   /** Largest request body accepted, in bytes (HTTP 413 above it); see src/server/bodyLimit.ts. */
@@ -137,6 +144,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     sessionTtlSeconds: env.SESSION_TTL_SECONDS,
     lastUsedFlushSeconds: env.LAST_USED_FLUSH_SECONDS,
     tokenVerifyCacheSize: env.TOKEN_VERIFY_CACHE_SIZE,
+    credentialCacheSize: env.CREDENTIAL_CACHE_SIZE,
+    credentialBarrierTimeoutMs: env.CREDENTIAL_BARRIER_TIMEOUT_MS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     logLevel: env.LOG_LEVEL,
     maxBodyBytes: env.MAX_BODY_BYTES,

@@ -28,6 +28,8 @@ describe('defaults', () => {
       sessionTtlSeconds: 28_800,
       lastUsedFlushSeconds: 15,
       tokenVerifyCacheSize: 10_000,
+      credentialCacheSize: 10_000,
+      credentialBarrierTimeoutMs: 2_000,
       shutdownTimeoutMs: 10_000,
       logLevel: 'info',
       maxBodyBytes: 1_048_576,

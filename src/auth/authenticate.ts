@@ -1,9 +1,10 @@
 // Turns an Authorization header into a Principal, or refuses it. Malformed, unknown and
 // wrong-secret tokens are refused alike (same error, and an argon2id verification's time
 // in every case); only a caller holding the right secret learns that it expired or was revoked.
-import { findApiToken, findSession } from './credentialLookup';
+import { findApiToken, findSession, type ApiTokenRecord, type SessionRecord } from './credentialLookup';
 import type { PrismaClient } from '../generated/prisma/client';
 import { invalidToken } from '../errors';
+import type { CredentialCache } from './credentialCache';
 import type { LastUsedRecorder } from './lastUsedRecorder';
 import { verifyAgainstDummy } from './password';
 import type { Principal } from './principal';
@@ -14,16 +15,55 @@ export interface Authenticator {
   authenticate(authorization: string | null): Promise<Principal>;
 }
 
+/** The hashes a secret may match now: the current one, and the replaced one during a grace period. */
+function candidateHashes(token: ApiTokenRecord['token'], now: Date): string[] {
+  const candidates = [token.secretHash];
+  if (token.previousSecretHash && token.previousSecretExpiresAt && token.previousSecretExpiresAt > now) {
+    candidates.push(token.previousSecretHash);
+  }
+  return candidates;
+}
+
 export function createAuthenticator(deps: {
   prisma: PrismaClient;
   proofs: SecretProofCache;
+  credentials: CredentialCache;
   lastUsed: LastUsedRecorder;
 }): Authenticator {
-  const { prisma, proofs, lastUsed } = deps;
+  const { prisma, proofs, credentials, lastUsed } = deps;
 
   async function refuse(secretLike: string): Promise<never> {
     await verifyAgainstDummy(secretLike);
     throw invalidToken();
+  }
+
+  /**
+   * The session's record: from the cache when this very token string was proven against it
+   * before, else from the database (one statement) and verified.
+   */
+  async function session(token: string, publicId: string, secret: string): Promise<SessionRecord> {
+    const cached = credentials.get(publicId);
+    if (cached?.kind === 'session' && proofs.proven(token, [cached.record.session.secretHash])) return cached.record;
+    const generation = credentials.begin();
+    // Timing: an unknown id and a known id with a wrong secret must cost the same, so both
+    // send exactly one statement before the argon2id verification and nothing after a
+    // refusal. That statement brings the related rows too (credentialLookup.ts).
+    const found = await findSession(prisma, publicId);
+    if (!found) return refuse(secret);
+    if (!(await proofs.matches(token, secret, [found.session.secretHash]))) throw invalidToken();
+    credentials.store(publicId, { kind: 'session', record: found }, generation);
+    return found;
+  }
+
+  async function apiToken(token: string, publicId: string, secret: string, now: Date): Promise<ApiTokenRecord> {
+    const cached = credentials.get(publicId);
+    if (cached?.kind === 'token' && proofs.proven(token, candidateHashes(cached.record.token, now))) return cached.record;
+    const generation = credentials.begin();
+    const found = await findApiToken(prisma, publicId);
+    if (!found) return refuse(secret);
+    if (!(await proofs.matches(token, secret, candidateHashes(found.token, now)))) throw invalidToken();
+    credentials.store(publicId, { kind: 'token', record: found }, generation);
+    return found;
   }
 
   return {
@@ -36,31 +76,18 @@ export function createAuthenticator(deps: {
       if (!parsed) return refuse(token.slice(0, 200));
       const now = new Date();
 
-      // Timing: an unknown id and a known id with a wrong secret must cost the same, so both
-      // send exactly one statement before the argon2id verification and nothing after a
-      // refusal. That statement brings the related rows too (credentialLookup.ts): loading
-      // them separately, the wrong-secret path alone paid for them (measured: about +3.5 ms at
-      // the median on PGlite, a KS distance of about 0.2; see test/timing.test.ts).
       if (parsed.prefix === 'pcs_') {
-        const found = await findSession(prisma, parsed.publicId);
-        if (!found) return refuse(parsed.secret);
-        const { session, user, memberships } = found;
-        if (!(await proofs.matches(token, parsed.secret, [session.secretHash]))) throw invalidToken();
-        if (session.expiresAt <= now) throw invalidToken('This session has expired: log in again.');
-        return { kind: 'session', user, memberships, sessionId: session.id, expiresAt: session.expiresAt };
+        const { session: row, user, memberships } = await session(token, parsed.publicId, parsed.secret);
+        if (row.expiresAt <= now) throw invalidToken('This session has expired: log in again.');
+        return { kind: 'session', user, memberships, sessionId: row.id, expiresAt: row.expiresAt };
       }
 
-      const found = await findApiToken(prisma, parsed.publicId);
-      if (!found) return refuse(parsed.secret);
-      const { token: row, minters, user, memberships } = found;
-      const candidates = [row.secretHash];
-      if (row.previousSecretHash && row.previousSecretExpiresAt && row.previousSecretExpiresAt > now) {
-        candidates.push(row.previousSecretHash);
-      }
-      if (!(await proofs.matches(token, parsed.secret, candidates))) throw invalidToken();
+      const { token: row, minters, user, memberships } = await apiToken(token, parsed.publicId, parsed.secret, now);
       if (row.revokedAt) throw invalidToken('This token has been revoked.');
       if (row.expiresAt && row.expiresAt <= now) throw invalidToken('This token has expired.');
       await lastUsed.record(row.id, row.lastUsedAt, now);
+      // The first use is written at once (above); a cached row must not ask to write it again.
+      row.lastUsedAt ??= now;
       if (row.kind === 'PERSONAL') {
         if (!user) throw invalidToken();
         return { kind: 'personal', user, memberships, token: row, minters };

@@ -1,8 +1,7 @@
 // argon2id is slow on purpose, so a client sending the same token on every request must
 // not pay it every time. This remembers only a *proof*: "this exact token string matched
-// that stored hash". Each request still loads the token row, and the proof counts only
-// while the row still holds that very hash: revocation, deletion, expiry, regeneration and
-// membership changes are all seen on the next request, on every instance.
+// that stored hash". A proof counts only while the token's row (read from the database, or
+// from the credential cache that every change empties) still holds that very hash.
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { verifySecret } from './password';
@@ -19,10 +18,8 @@ export class SecretProofCache {
    * during a regeneration's grace period)? Runs argon2id only when no proof is remembered.
    */
   async matches(token: string, secret: string, candidateHashes: readonly string[]): Promise<boolean> {
-    // Keyed by a digest so that the cache never holds a secret.
-    const key = createHash('sha256').update(token).digest('base64url');
-    const proven = this.proofs?.get(key);
-    if (proven !== undefined && candidateHashes.includes(proven)) return true;
+    if (this.proven(token, candidateHashes)) return true;
+    const key = keyOf(token);
     for (const candidate of candidateHashes) {
       if (await verifySecret(candidate, secret)) {
         this.proofs?.set(key, candidate);
@@ -31,4 +28,13 @@ export class SecretProofCache {
     }
     return false;
   }
+
+  /** Was this exact token string proven against one of these hashes before? (No argon2id.) */
+  proven(token: string, candidateHashes: readonly string[]): boolean {
+    const proven = this.proofs?.get(keyOf(token));
+    return proven !== undefined && candidateHashes.includes(proven);
+  }
 }
+
+// Keyed by a digest so that the cache never holds a secret.
+const keyOf = (token: string) => createHash('sha256').update(token).digest('base64url');

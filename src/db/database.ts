@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { Pool, type PoolClient } from 'pg';
+import { Client, Pool, type PoolClient } from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
 import { applyMigrations } from './schemaEngine';
 
@@ -28,6 +28,11 @@ export interface DatabaseOptions {
 export interface Database {
   kind: 'pglite' | 'postgresql';
   prisma: PrismaClient;
+  /**
+   * LISTENs on `channels` on a connection of its own (on PostgreSQL, named `name` in
+   * pg_stat_activity); `onLost` is called once if that connection fails. See src/auth/credentialChanges.ts.
+   */
+  listen(channels: readonly string[], name: string, onNotice: (channel: string, payload: string) => void, onLost: () => void): Promise<Listener>;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -63,10 +68,46 @@ async function openPostgres(options: DatabaseOptions, connectionString: string):
   return {
     kind: 'postgresql',
     prisma,
+    listen: (channels, name, onNotice, onLost) => listenOnPostgres(connectionString, channels, name, onNotice, onLost),
     ping: () => pingWith(prisma),
     close: async () => {
       await prisma.$disconnect();
       await pool.end().catch(() => undefined);
+    },
+  };
+}
+
+export interface Listener {
+  /** A statement on the listening connection itself. */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+/** A dedicated PostgreSQL connection that LISTENs (pool connections come and go). */
+async function listenOnPostgres(
+  connectionString: string,
+  channels: readonly string[],
+  name: string,
+  onNotice: (channel: string, payload: string) => void,
+  onLost: () => void,
+): Promise<Listener> {
+  const client = new Client({ connectionString, application_name: name, connectionTimeoutMillis: 5_000, query_timeout: QUERY_TIMEOUT_MS });
+  let lost = false;
+  const lose = () => {
+    if (lost) return;
+    lost = true;
+    onLost();
+  };
+  client.on('error', lose);
+  client.on('end', lose);
+  client.on('notification', (notice) => onNotice(notice.channel, notice.payload ?? ''));
+  await client.connect();
+  for (const channel of channels) await client.query(`LISTEN "${channel}"`);
+  return {
+    query: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
+    close: async () => {
+      lost = true; // closing on purpose is no loss
+      await client.end().catch(() => undefined);
     },
   };
 }
@@ -119,6 +160,16 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
   return {
     kind: 'pglite',
     prisma,
+    // One process, one connection: PGlite delivers its own notices to its listeners.
+    listen: async (channels, _name, onNotice) => {
+      const unlisten = await Promise.all(channels.map((channel) => pglite.listen(channel, (payload) => onNotice(channel, payload))));
+      return {
+        query: async <T>(sql: string, params?: unknown[]) => (await pglite.query<T>(sql, params)).rows,
+        close: async () => {
+          await Promise.all(unlisten.map((stop) => stop())).catch(() => undefined);
+        },
+      };
+    },
     ping: () => pingWith(prisma),
     close: async () => {
       await prisma.$disconnect();

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createApp, type App } from '../../src/app';
 import { openDatabase } from '../../src/db/database';
+import type { Config } from '../../src/env';
 import { testConfig, type TestApp } from './testApp';
 
 export interface LiveServer {
@@ -36,11 +37,15 @@ export async function serve(app: App): Promise<LiveServer> {
  * A second gateway instance on the same PostgreSQL test database as `t` (its own pool and app),
  * served on its own port; closing it stops the app and closes its pool too.
  */
-export async function serveSecondInstance(t: TestApp): Promise<LiveServer> {
-  const database = await openDatabase({ databaseUrl: t.database.location, dataDir: '', poolSize: 5, migrate: false });
-  const app = createApp(testConfig(), database);
+export async function serveSecondInstance(
+  t: TestApp,
+  options: { databaseUrl?: string; config?: Partial<Config> } = {},
+): Promise<LiveServer & { app: App }> {
+  const database = await openDatabase({ databaseUrl: options.databaseUrl ?? t.database.location, dataDir: '', poolSize: 5, migrate: false });
+  const app = createApp(testConfig(options.config), database);
   const live = await serve(app);
   return {
+    app,
     origin: live.origin,
     close: async () => {
       await live.close();

@@ -2,14 +2,20 @@
 // restore the connection for real.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
-/** Forwards 127.0.0.1:<port> to `target`; `cut()` and `restore()` it. */
+/**
+ * Forwards 127.0.0.1:<port> to `target`; `cut()` and `restore()` it. With `replyDelayMs`, every
+ * answer from the target reaches the client that much later (a slow link, in order).
+ */
 export class TcpProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private stalled = false;
   port = 0;
 
-  constructor(private readonly target: { host: string; port: number }) {}
+  constructor(
+    private readonly target: { host: string; port: number },
+    private readonly replyDelayMs = 0,
+  ) {}
 
   async listen(): Promise<void> {
     this.stalled = false;
@@ -25,7 +31,9 @@ export class TcpProxy {
         // A cut socket errors on the other side; that is the point, not a failure.
         socket.on('error', () => undefined);
       }
-      downstream.pipe(upstream).pipe(downstream);
+      downstream.pipe(upstream);
+      if (this.replyDelayMs > 0) upstream.on('data', (chunk) => setTimeout(() => downstream.write(chunk), this.replyDelayMs));
+      else upstream.pipe(downstream);
       downstream.on('close', () => upstream.destroy());
       upstream.on('close', () => downstream.destroy());
     });
