@@ -10,6 +10,7 @@ import { SecretProofCache } from './auth/secretProofCache';
 import { createContext, createOpenAccessContext, type Context } from './context';
 import { schema, schemaWithoutScopeAuth } from './schema';
 import { healthPlugin } from './server/health';
+import { authorizationOf } from './auth/authorizationHeader';
 import { maskError } from './server/maskError';
 import { requestErrorsPlugin } from './server/requestErrors';
 import { queryLimitsPlugins } from './server/queryLimits';
@@ -64,7 +65,9 @@ export function createApp(config: Config, database: Database, options: AppOption
       const { request } = initial;
       const clientAddress = clientAddressOf(initial, request, config.limits.trustProxy);
       if (openAccess) return createOpenAccessContext({ prisma, config, lastUsed }, openAccess.userId, request, clientAddress);
-      return createContext({ prisma, config, authenticator, lastUsed, limiter }, request, clientAddress);
+      // Two credentials in one request: HTTP 400 before either is looked at.
+      const authorization = authorizationOf(initial, request);
+      return createContext({ prisma, config, authenticator, lastUsed, limiter }, request, authorization, clientAddress);
     },
     graphqlEndpoint: '/graphql',
     // GraphiQL is rendered from the installed package: no CDN, works offline.

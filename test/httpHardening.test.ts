@@ -1,0 +1,120 @@
+// The HTTP surface's hardening (security review, issue 9): one credential per request, the
+// headers of every response (cache, sniffing, referrer, GraphiQL's CSP, CORS), the client
+// address behind trusted proxies, and GraphiQL's page and /healthz under the per-address rate.
+import { request as httpRequest } from 'node:http';
+import { createApp, type App } from '../src/app';
+import type { AbuseLimits, Config } from '../src/env';
+import { signUp, type TestUser } from './helpers/factories';
+import { serve, type LiveServer } from './helpers/liveServer';
+import { errorCodes, startTestApp, testConfig, type TestApp } from './helpers/testApp';
+
+let t: TestApp;
+let user: TestUser;
+const apps: App[] = [];
+const servers: LiveServer[] = [];
+
+beforeAll(async () => {
+  t = await startTestApp();
+  user = await signUp(t, 'Hardening');
+});
+
+afterAll(async () => {
+  for (const server of servers) await server.close();
+  for (const app of apps) await app.stop();
+  await t?.close();
+});
+
+/** An app of its own on the test database (its own counters), served on 127.0.0.1. */
+async function liveApp(overrides: { limits?: Partial<AbuseLimits> } & Partial<Omit<Config, 'limits'>> = {}): Promise<string> {
+  const { limits, ...rest } = overrides;
+  const app = createApp(testConfig({ ...rest, limits: { ...testConfig().limits, ...limits } }), t.database);
+  apps.push(app);
+  const server = await serve(app);
+  servers.push(server);
+  return server.origin;
+}
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: any;
+}
+
+/** A request through node:http, which sends each value of an array header as its own header line. */
+function send(origin: string, options: { method?: string; path?: string; headers?: Record<string, string | string[]>; body?: object }): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const payload = options.body ? JSON.stringify(options.body) : undefined;
+    const req = httpRequest(
+      `${origin}${options.path ?? '/graphql'}`,
+      {
+        method: options.method ?? (payload ? 'POST' : 'GET'),
+        headers: { ...(payload && { 'content-type': 'application/json' }), ...options.headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: any = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            // not JSON (GraphiQL's page)
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+const VIEWER = '{ viewer { __typename } }';
+const codesOf = (res: RawResponse) => ((res.body?.errors ?? []) as { extensions?: { code?: string } }[]).map((e) => e.extensions?.code);
+
+// ---- 7. one credential per request ------------------------------------------------------
+
+describe('Authorization: one credential per request', () => {
+  test('two Authorization headers: HTTP 400 BAD_USER_INPUT, not the first one silently', async () => {
+    const origin = await liveApp();
+    // One header with the valid session token: it works.
+    const single = await send(origin, { body: { query: VIEWER }, headers: { authorization: `Bearer ${user.token}` } });
+    expect(single.status).toBe(200);
+    expect(single.body.data.viewer).toBeTruthy();
+
+    const other = `Bearer pcl_${'A'.repeat(16)}${'b'.repeat(43)}AAAAAA`;
+    for (const headers of [[`Bearer ${user.token}`, other], [other, `Bearer ${user.token}`], [`Bearer ${user.token}`, `Bearer ${user.token}`]]) {
+      const res = await send(origin, { body: { query: VIEWER }, headers: { authorization: headers } });
+      expect(res.status).toBe(400);
+      expect(codesOf(res)).toEqual(['BAD_USER_INPUT']);
+      expect(res.body.errors[0].message).toMatch(/Several Authorization headers were sent\. Send one credential/);
+      expect(res.body.data ?? null).toBeNull();
+      expect(JSON.stringify(res.body)).not.toContain(user.token);
+    }
+  });
+
+  test('one header with two credentials: HTTP 400 BAD_USER_INPUT', async () => {
+    for (const authorization of [`Bearer ${user.token}, Bearer ${user.token}`, `Bearer ${user.token} ${user.token}`, `Bearer ${user.token},`, `Bearer ${user.token}, Basic abc`]) {
+      const res = await t.gqlWithHeader(VIEWER, authorization);
+      expect(res.status).toBe(400);
+      expect(errorCodes(res)).toEqual(['BAD_USER_INPUT']);
+      expect(res.body.errors![0].message).toMatch(/holds more than one credential\. Send one credential/);
+      expect(JSON.stringify(res.body)).not.toContain(user.token);
+    }
+    // One credential with spaces around it is still one.
+    expect((await t.gqlWithHeader(VIEWER, `  Bearer  ${user.token} `)).status).toBe(200);
+  });
+
+  test('refused before any credential is verified: refused credentials are not counted for the address', async () => {
+    // One refused credential per minute and the address waits; these refusals never reach that count.
+    const origin = await liveApp({ limits: { anonymousRequestsPerMinute: 1 } });
+    const bad = `Bearer pcl_${'A'.repeat(16)}${'b'.repeat(43)}AAAAAA`;
+    for (let i = 0; i < 3; i++) {
+      expect((await send(origin, { body: { query: VIEWER }, headers: { authorization: [bad, bad] } })).status).toBe(400);
+      expect((await send(origin, { body: { query: VIEWER }, headers: { authorization: `${bad}, ${bad}` } })).status).toBe(400);
+    }
+    // One bad credential is verified and refused (401): the address's one refusal.
+    expect((await send(origin, { body: { query: VIEWER }, headers: { authorization: bad } })).status).toBe(401);
+  });
+});
