@@ -19,7 +19,7 @@ import { createLogger, requestLogging, type LogStream, type Logger } from './ser
 import { AbuseLimiter } from './limits/abuseLimiter';
 import { createCounters } from './limits/counters';
 import { abuseLimitsPlugin } from './limits/plugin';
-import { clientAddressOf } from './limits/clientAddress';
+import { clientAddressResolver } from './limits/clientAddress';
 
 export interface App {
   yoga: ReturnType<typeof createYoga<Record<string, unknown>, Context>>;
@@ -58,12 +58,13 @@ export function createApp(config: Config, database: Database, options: AppOption
   const logging = requestLogging(logger);
   const limiter = new AbuseLimiter(createCounters({ redisUrl: config.limits.redisUrl, keyPrefix: config.limits.redisKeyPrefix, logger }), config.limits);
   const openAccess = options.openAccess;
+  const clientAddressOf = clientAddressResolver(config.limits.trustProxy);
   const limitPlugins = openAccess ? [] : [...queryLimitsPlugins(config.queryLimits), abuseLimitsPlugin(limiter)];
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema: openAccess ? schemaWithoutScopeAuth() : schema,
     context: (initial) => {
       const { request } = initial;
-      const clientAddress = clientAddressOf(initial, request, config.limits.trustProxy);
+      const clientAddress = clientAddressOf(initial);
       if (openAccess) return createOpenAccessContext({ prisma, config, lastUsed }, openAccess.userId, request, clientAddress);
       // Two credentials in one request: HTTP 400 before either is looked at.
       const authorization = authorizationOf(initial, request);

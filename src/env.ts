@@ -1,4 +1,5 @@
 // All configuration, parsed and validated once. Nothing else reads process.env.
+import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 
 const bool = z
@@ -50,9 +51,40 @@ export const envSchema = z.object({
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(600),
   RATE_LIMIT_LOGIN_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(10),
   RATE_LIMIT_SIGNUP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(60),
-  // Behind a reverse proxy: take the client address from X-Forwarded-For (its first entry).
-  TRUST_PROXY: bool.default(false),
+  // Behind reverse proxies: which of them to trust for X-Forwarded-For (src/limits/clientAddress.ts).
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((value, ctx): TrustProxy => {
+      const text = value.trim();
+      if (text === 'false' || text === '0') return false;
+      if (/^\d+$/.test(text)) {
+        const hops = Number(text);
+        if (hops <= 100) return { hops };
+      }
+      if (text === 'true') {
+        // `true` used to mean "the leftmost X-Forwarded-For entry", which the client writes.
+        ctx.addIssue({ code: 'custom', message: 'true is not accepted: give the number of proxies in front of the gateway (e.g. 1) or their addresses (e.g. 127.0.0.1,10.0.0.0/8)' });
+        return z.NEVER;
+      }
+      const addresses = text.split(',').map((entry) => entry.trim());
+      try {
+        if (addresses.some((entry) => entry === '')) throw new Error('empty entry');
+        proxyAddr.compile(addresses);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be false, a number of proxies (1 to 100), or a comma-separated list of addresses or CIDRs (or loopback, linklocal, uniquelocal)' });
+        return z.NEVER;
+      }
+      return { addresses };
+    }),
 });
+
+/**
+ * Which proxies are trusted to append the client's address to X-Forwarded-For: none, the
+ * nearest `hops` of them, or those at these addresses (proxy-addr's syntax: IPs, CIDRs and
+ * the names loopback, linklocal, uniquelocal).
+ */
+export type TrustProxy = false | { hops: number } | { addresses: string[] };
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -94,7 +126,8 @@ export interface AbuseLimits {
   logInFailuresPerMinute: number;
   /** signUps per minute per client address. */
   signUpsPerMinute: number;
-  trustProxy: boolean;
+  /** Whose X-Forwarded-For entries name the client; see src/limits/clientAddress.ts. */
+  trustProxy: TrustProxy;
 }
 
 export interface QueryLimits {

@@ -1,6 +1,7 @@
 // The HTTP surface's hardening (security review, issue 9): one credential per request, the
 // headers of every response (cache, sniffing, referrer, GraphiQL's CSP, CORS), the client
 // address behind trusted proxies, and GraphiQL's page and /healthz under the per-address rate.
+import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { createApp, type App } from '../src/app';
 import type { AbuseLimits, Config } from '../src/env';
@@ -116,5 +117,57 @@ describe('Authorization: one credential per request', () => {
     }
     // One bad credential is verified and refused (401): the address's one refusal.
     expect((await send(origin, { body: { query: VIEWER }, headers: { authorization: bad } })).status).toBe(401);
+  });
+});
+
+// ---- 9. the client address behind trusted proxies -------------------------------------
+
+describe('TRUST_PROXY: the address the trusted proxy saw', () => {
+  const LOGIN = `mutation($input: LogInInput!) { logIn(input: $input) { token } }`;
+  /** A failed logIn with an email of its own: only the address's count can refuse it. */
+  const failedLogIn = (server: string, forwardedFor?: string) =>
+    send(server, {
+      body: { query: LOGIN, variables: { input: { email: `nobody-${randomUUID()}@example.com`, password: 'wrong password' } } },
+      headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {},
+    });
+  const randomAddress = () => `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+  /** The statuses of four failed logIns (the limit is three per address). */
+  async function statusesOf(server: string, forwardedFor: (n: number) => string | undefined) {
+    const statuses: number[] = [];
+    for (const n of [1, 2, 3, 4]) statuses.push((await failedLogIn(server, forwardedFor(n))).status);
+    return statuses;
+  }
+  const LIMITED = [200, 200, 200, 429];
+  const NOT_LIMITED = [200, 200, 200, 200];
+
+  test('one proxy (TRUST_PROXY=1): the entry it appended counts; rotating what the client wrote to its left does not help', async () => {
+    const server = await liveApp({ limits: { logInFailuresPerMinute: 3, trustProxy: { hops: 1 } } });
+    expect(await statusesOf(server, (n) => `${randomAddress()}, 10.${n}.0.1, 203.0.113.50`)).toEqual(LIMITED);
+    // Another client behind the same proxy has its own count.
+    expect((await failedLogIn(server, '203.0.113.51')).status).toBe(200);
+  });
+
+  test('two proxies (TRUST_PROXY=2): the entry the outer proxy appended', async () => {
+    const server = await liveApp({ limits: { logInFailuresPerMinute: 3, trustProxy: { hops: 2 } } });
+    expect(await statusesOf(server, () => `${randomAddress()}, 203.0.113.60, 10.0.0.1`)).toEqual(LIMITED);
+    expect(await statusesOf(server, (n) => `203.0.113.${70 + n}, 10.0.0.1`)).toEqual(NOT_LIMITED);
+  });
+
+  test('TRUST_PROXY unset: X-Forwarded-For is ignored, the TCP peer counts', async () => {
+    const server = await liveApp({ limits: { logInFailuresPerMinute: 3 } });
+    expect(await statusesOf(server, () => randomAddress())).toEqual(LIMITED);
+  });
+
+  test('addresses (TRUST_PROXY=127.0.0.1,10.0.0.0/8): a trusted peer forwards the client address, an untrusted one is the client', async () => {
+    // The test's peer is 127.0.0.1: trusted, so each forwarded address has its own count.
+    const trusted = await liveApp({ limits: { logInFailuresPerMinute: 3, trustProxy: { addresses: ['127.0.0.1', '10.0.0.0/8'] } } });
+    expect(await statusesOf(trusted, (n) => `203.0.113.${80 + n}`)).toEqual(NOT_LIMITED);
+    expect(await statusesOf(trusted, () => '203.0.113.90')).toEqual(LIMITED);
+    // Through a trusted inner proxy (10.x) too; what the client wrote further left is ignored.
+    expect(await statusesOf(trusted, () => `${randomAddress()}, 203.0.113.91, 10.9.9.9`)).toEqual(LIMITED);
+
+    // Only 10.0.0.0/8 trusted: the peer 127.0.0.1 is the client, whatever it forwards.
+    const untrusted = await liveApp({ limits: { logInFailuresPerMinute: 3, trustProxy: { addresses: ['10.0.0.0/8'] } } });
+    expect(await statusesOf(untrusted, () => randomAddress())).toEqual(LIMITED);
   });
 });
