@@ -1,7 +1,6 @@
 // createApp(config, database) -> the yoga app and what it needs. Used by the server and by
 // the tests; it never reads process.env and never listens.
 import { createYoga } from 'graphql-yoga';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { Config } from './env';
 import type { Database } from './db/database';
 import { createAuthenticator } from './auth/authenticate';
@@ -10,6 +9,9 @@ import { SecretProofCache } from './auth/secretProofCache';
 import { createContext, createOpenAccessContext, type Context } from './context';
 import { schema, schemaWithoutScopeAuth } from './schema';
 import { healthPlugin } from './server/health';
+import { graphiqlPlugin } from './server/graphiql';
+import { securityHeadersPlugin } from './server/securityHeaders';
+import { corsOption } from './server/cors';
 import { authorizationOf } from './auth/authorizationHeader';
 import { maskError } from './server/maskError';
 import { requestErrorsPlugin } from './server/requestErrors';
@@ -71,9 +73,11 @@ export function createApp(config: Config, database: Database, options: AppOption
       return createContext({ prisma, config, authenticator, lastUsed, limiter }, request, authorization, clientAddress);
     },
     graphqlEndpoint: '/graphql',
-    // GraphiQL is rendered from the installed package: no CDN, works offline.
-    graphiql: { title: 'Portcullis GraphiQL', shouldPersistHeaders: false },
-    renderGraphiQL,
+    // GraphiQL is served by graphiqlPlugin (rendered from the installed package: no CDN, works
+    // offline), with its own Content-Security-Policy.
+    graphiql: false,
+    // Only CORS_ORIGINS, never with credentials (src/server/cors.ts).
+    cors: corsOption(config.corsOrigins),
     // Unexpected errors become "Unexpected error." with no stack, SQL or secret.
     maskedErrors: { maskError, isDev: false },
     landingPage: false,
@@ -86,7 +90,7 @@ export function createApp(config: Config, database: Database, options: AppOption
     // Yoga's own log calls (masked errors' originals, with their stack) carry the request id.
     logging: logging.yogaLogger,
     // Query limits run while parsing and validating: a document over one never executes.
-    plugins: [healthPlugin(database, limiter), limitBody.plugin, ...limitPlugins, requestErrorsPlugin(), logging.plugin],
+    plugins: [securityHeadersPlugin(), healthPlugin(database, limiter), graphiqlPlugin(), limitBody.plugin, ...limitPlugins, requestErrorsPlugin(), logging.plugin],
   });
 
   return {

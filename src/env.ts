@@ -77,7 +77,31 @@ export const envSchema = z.object({
       }
       return { addresses };
     }),
+  // Browser origins allowed to call the API cross-origin (exact, comma-separated); unset: none.
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const origins = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+      for (const origin of origins) {
+        if (!isOrigin(origin)) {
+          ctx.addIssue({ code: 'custom', message: `${JSON.stringify(origin.slice(0, 100))} is not an origin: write scheme://host[:port], e.g. https://app.example.com, with no path` });
+          return z.NEVER;
+        }
+      }
+      return origins;
+    }),
 });
+
+/** `https://app.example.com` or `http://localhost:3000`: an http(s) URL that is its own origin (no path, query, user or trailing slash). */
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === text;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Which proxies are trusted to append the client's address to X-Forwarded-For: none, the
@@ -108,6 +132,8 @@ export interface Config {
   queryLimits: QueryLimits;
   /** Complexity budgets and request rates; see src/limits/. */
   limits: AbuseLimits;
+  /** Origins whose pages may call the API (CORS, without credentials); empty: none. */
+  corsOrigins: string[];
 }
 
 export interface AbuseLimits {
@@ -191,5 +217,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       signUpsPerMinute: env.RATE_LIMIT_SIGNUP_PER_MINUTE,
       trustProxy: env.TRUST_PROXY,
     },
+    corsOrigins: env.CORS_ORIGINS,
   };
 }

@@ -43,6 +43,7 @@ describe('defaults', () => {
         signUpsPerMinute: 60,
         trustProxy: false,
       },
+      corsOrigins: [],
     });
   });
 
@@ -74,6 +75,15 @@ describe('defaults', () => {
     expect(configError({ TRUST_PROXY: '10.0.0.0/99' }).message).toMatch(/TRUST_PROXY: must be false, a number of proxies/);
     expect(configError({ TRUST_PROXY: 'proxy.example.com' }).message).toMatch(/TRUST_PROXY/);
     expect(configError({ TRUST_PROXY: '127.0.0.1,,10.0.0.1' }).message).toMatch(/TRUST_PROXY/);
+  });
+
+  test('CORS_ORIGINS: exact origins, comma-separated; empty means none', () => {
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:3000' }).corsOrigins).toEqual(['https://app.example.com', 'http://localhost:3000']);
+    expect(configError({ CORS_ORIGINS: 'https://app.example.com/path' }).message).toMatch(/CORS_ORIGINS: "https:\/\/app.example.com\/path" is not an origin/);
+    expect(configError({ CORS_ORIGINS: 'https://app.example.com/' }).message).toMatch(/CORS_ORIGINS/);
+    expect(configError({ CORS_ORIGINS: '*' }).message).toMatch(/CORS_ORIGINS/);
+    expect(configError({ CORS_ORIGINS: 'app.example.com' }).message).toMatch(/CORS_ORIGINS/);
   });
 
   test('the default session lifetime is at most 24 hours', () => {

@@ -1,7 +1,7 @@
 // The HTTP surface's hardening (security review, issue 9): one credential per request, the
 // headers of every response (cache, sniffing, referrer, GraphiQL's CSP, CORS), the client
 // address behind trusted proxies, and GraphiQL's page and /healthz under the per-address rate.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { createApp, type App } from '../src/app';
 import type { AbuseLimits, Config } from '../src/env';
@@ -117,6 +117,104 @@ describe('Authorization: one credential per request', () => {
     }
     // One bad credential is verified and refused (401): the address's one refusal.
     expect((await send(origin, { body: { query: VIEWER }, headers: { authorization: bad } })).status).toBe(401);
+  });
+});
+
+// ---- 8. response headers and CORS -----------------------------------------------------
+
+describe('response headers', () => {
+  function expectEveryResponseHeaders(headers: Record<string, string | string[] | undefined>) {
+    expect(headers['cache-control']).toBe('no-store');
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    expect(headers['referrer-policy']).toBe('no-referrer');
+  }
+
+  test('GraphQL responses (data, errors, refusals) are no-store, nosniff, no-referrer and not frameable', async () => {
+    const ok = await t.http().post('/graphql').set('Authorization', `Bearer ${user.token}`).send({ query: VIEWER });
+    expect(ok.status).toBe(200);
+    const created = await t.http().post('/graphql').send({
+      query: `mutation($input: LogInInput!) { logIn(input: $input) { token } }`,
+      variables: { input: { email: user.email, password: user.password } },
+    });
+    expect(created.body.data.logIn.token).toMatch(/^pcs_/); // a response that carries a secret
+    const refused = await t.http().post('/graphql').set('Authorization', 'Bearer nope').send({ query: VIEWER });
+    expect(refused.status).toBe(401);
+    const unparsable = await t.http().post('/graphql').send({ query: '{' });
+    expect(unparsable.status).toBe(400);
+    const viaGet = await t.http().get('/graphql').query({ query: '{ __typename }' }).set('Accept', 'application/json');
+    expect(viaGet.status).toBe(200);
+    for (const res of [ok, created, refused, unparsable, viaGet]) {
+      expectEveryResponseHeaders(res.headers);
+      expect(res.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+    }
+  });
+
+  test('/healthz and unknown paths get them too', async () => {
+    for (const path of ['/healthz', '/nothing-here']) expectEveryResponseHeaders((await t.http().get(path)).headers);
+  });
+
+  test("GraphiQL's page: a CSP that forbids framing and anything external, and allows its own inline script by hash", async () => {
+    const res = await t.http().get('/graphql').set('Accept', 'text/html');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expectEveryResponseHeaders(res.headers);
+    const csp: string = res.headers['content-security-policy'];
+    const directives = Object.fromEntries(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
+    expect(directives['frame-ancestors']).toEqual(["'none'"]);
+    expect(directives['default-src']).toEqual(["'self'"]);
+    expect(directives['object-src']).toEqual(["'none'"]);
+    expect(directives['base-uri']).toEqual(["'none'"]);
+    // Scripts: only the page's own inline script, named by its hash.
+    const scripts = [...res.text.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+    expect(scripts).toHaveLength(1);
+    expect(directives['script-src']).toEqual([`'sha256-${createHash('sha256').update(scripts[0], 'utf8').digest('base64')}'`]);
+    // Nothing external anywhere: every source is the page's own origin, inline, data: or blob:.
+    for (const values of Object.values(directives) as string[][]) {
+      for (const value of values) expect(value).toMatch(/^('self'|'none'|'unsafe-inline'|'sha256-[A-Za-z0-9+/=]+'|data:|blob:)$/);
+    }
+  });
+});
+
+describe('CORS', () => {
+  const preflight = (origin: string, server: string) =>
+    send(server, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+    });
+
+  test('CORS_ORIGINS unset: no cross-origin access for any origin, and never credentials', async () => {
+    const server = await liveApp();
+    for (const origin of ['https://evil.example', 'null', 'http://127.0.0.1:1']) {
+      const res = await send(server, { body: { query: VIEWER }, headers: { origin, authorization: `Bearer ${user.token}` } });
+      expect(res.headers['access-control-allow-origin']).toBeUndefined();
+      expect(res.headers['access-control-allow-credentials']).toBeUndefined();
+      const pre = await preflight(origin, server);
+      expect(pre.headers['access-control-allow-origin']).toBeUndefined();
+      expect(pre.headers['access-control-allow-credentials']).toBeUndefined();
+    }
+  });
+
+  test('CORS_ORIGINS set: exactly those origins, without credentials; others get nothing', async () => {
+    const server = await liveApp({ corsOrigins: ['https://app.example.com', 'http://localhost:3000'] });
+    for (const origin of ['https://app.example.com', 'http://localhost:3000']) {
+      const pre = await preflight(origin, server);
+      expect(pre.status).toBe(204);
+      expect(pre.headers['access-control-allow-origin']).toBe(origin);
+      expect(pre.headers['access-control-allow-methods']).toBe('GET, POST');
+      expect(pre.headers['access-control-allow-credentials']).toBeUndefined();
+      const res = await send(server, { body: { query: VIEWER }, headers: { origin, authorization: `Bearer ${user.token}` } });
+      expect(res.status).toBe(200);
+      expect(res.headers['access-control-allow-origin']).toBe(origin);
+      expect(res.headers['access-control-allow-credentials']).toBeUndefined();
+      expect(String(res.headers['access-control-expose-headers'])).toMatch(/Retry-After/);
+    }
+    for (const origin of ['https://evil.example', 'https://app.example.com.evil.example', 'http://app.example.com', 'null']) {
+      const pre = await preflight(origin, server);
+      expect(pre.headers['access-control-allow-origin']).toBeUndefined();
+      const res = await send(server, { body: { query: VIEWER }, headers: { origin } });
+      expect(res.headers['access-control-allow-origin']).toBeUndefined();
+      expect(res.headers['access-control-allow-credentials']).toBeUndefined();
+    }
   });
 });
 
