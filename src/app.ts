@@ -20,7 +20,7 @@ import { bodyLimit } from './server/bodyLimit';
 import { createLogger, requestLogging, type LogStream, type Logger } from './server/logging';
 import { AbuseLimiter } from './limits/abuseLimiter';
 import { createCounters } from './limits/counters';
-import { abuseLimitsPlugin } from './limits/plugin';
+import { abuseLimitsPlugin, pageLimitsPlugin } from './limits/plugin';
 import { clientAddressResolver } from './limits/clientAddress';
 
 export interface App {
@@ -62,6 +62,7 @@ export function createApp(config: Config, database: Database, options: AppOption
   const openAccess = options.openAccess;
   const clientAddressOf = clientAddressResolver(config.limits.trustProxy);
   const limitPlugins = openAccess ? [] : [...queryLimitsPlugins(config.queryLimits), abuseLimitsPlugin(limiter)];
+  const pageLimits = openAccess ? [] : [pageLimitsPlugin(limiter, clientAddressOf)];
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema: openAccess ? schemaWithoutScopeAuth() : schema,
     context: (initial) => {
@@ -74,7 +75,7 @@ export function createApp(config: Config, database: Database, options: AppOption
     },
     graphqlEndpoint: '/graphql',
     // GraphiQL is served by graphiqlPlugin (rendered from the installed package: no CDN, works
-    // offline), with its own Content-Security-Policy.
+    // offline), after pageLimitsPlugin has counted the request and with its own CSP.
     graphiql: false,
     // Only CORS_ORIGINS, never with credentials (src/server/cors.ts).
     cors: corsOption(config.corsOrigins),
@@ -90,7 +91,7 @@ export function createApp(config: Config, database: Database, options: AppOption
     // Yoga's own log calls (masked errors' originals, with their stack) carry the request id.
     logging: logging.yogaLogger,
     // Query limits run while parsing and validating: a document over one never executes.
-    plugins: [securityHeadersPlugin(), healthPlugin(database, limiter), graphiqlPlugin(), limitBody.plugin, ...limitPlugins, requestErrorsPlugin(), logging.plugin],
+    plugins: [securityHeadersPlugin(), ...pageLimits, healthPlugin(database, limiter), graphiqlPlugin(), limitBody.plugin, ...limitPlugins, requestErrorsPlugin(), logging.plugin],
   });
 
   return {

@@ -269,3 +269,44 @@ describe('TRUST_PROXY: the address the trusted proxy saw', () => {
     expect(await statusesOf(untrusted, () => randomAddress())).toEqual(LIMITED);
   });
 });
+
+// ---- 11. GraphiQL and /healthz under the per-address rate -----------------------------
+
+describe('GraphiQL and /healthz count against the per-address rate', () => {
+  function expectRefused(res: RawResponse) {
+    expect(res.status).toBe(429);
+    const retryAfter = Number(res.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(codesOf(res)).toEqual(['RATE_LIMITED']);
+    expect(res.body.errors[0].message).toMatch(/Too many requests: unauthenticated requests from your address may send 3 per minute/);
+  }
+  const graphiql = (server: string) => send(server, { headers: { accept: 'text/html' } });
+
+  test("GraphiQL's page: the fourth load of a minute is refused", async () => {
+    const server = await liveApp({ limits: { anonymousRequestsPerMinute: 3 } });
+    for (let i = 0; i < 3; i++) {
+      const page = await graphiql(server);
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('Portcullis GraphiQL');
+    }
+    expectRefused(await graphiql(server));
+    expectRefused(await send(server, { path: '/graphql/', headers: { accept: 'text/html' } }));
+  });
+
+  test('/healthz: the fourth probe of a minute is refused', async () => {
+    const server = await liveApp({ limits: { anonymousRequestsPerMinute: 3 } });
+    for (let i = 0; i < 3; i++) expect((await send(server, { path: '/healthz' })).status).toBe(200);
+    expectRefused(await send(server, { path: '/healthz' }));
+  });
+
+  test('one allowance for the address: pages, probes and unauthenticated operations together', async () => {
+    const server = await liveApp({ limits: { anonymousRequestsPerMinute: 3 } });
+    expect((await graphiql(server)).status).toBe(200);
+    expect((await send(server, { path: '/healthz' })).status).toBe(200);
+    expect((await send(server, { body: { query: '{ __typename }' } })).status).toBe(200);
+    expectRefused(await send(server, { body: { query: '{ __typename }' } }));
+    expectRefused(await graphiql(server));
+    expectRefused(await send(server, { path: '/healthz' }));
+  });
+});
