@@ -1,7 +1,6 @@
 // createApp(config, database) -> the yoga app and what it needs. Used by the server and by
 // the tests; it never reads process.env and never listens.
 import { createYoga } from 'graphql-yoga';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { Config } from './env';
 import type { Database } from './db/database';
 import { createAuthenticator } from './auth/authenticate';
@@ -13,6 +12,10 @@ import { credentialBarrierPlugin } from './server/credentialBarrier';
 import { createContext, createOpenAccessContext, type Context } from './context';
 import { schema, schemaWithoutScopeAuth } from './schema';
 import { healthPlugin } from './server/health';
+import { graphiqlPlugin } from './server/graphiql';
+import { securityHeadersPlugin } from './server/securityHeaders';
+import { corsOption } from './server/cors';
+import { authorizationOf } from './auth/authorizationHeader';
 import { maskError } from './server/maskError';
 import { requestErrorsPlugin } from './server/requestErrors';
 import { queryLimitsPlugins } from './server/queryLimits';
@@ -20,8 +23,8 @@ import { bodyLimit } from './server/bodyLimit';
 import { createLogger, requestLogging, type LogStream, type Logger } from './server/logging';
 import { AbuseLimiter } from './limits/abuseLimiter';
 import { createCounters } from './limits/counters';
-import { abuseLimitsPlugin } from './limits/plugin';
-import { clientAddressOf } from './limits/clientAddress';
+import { abuseLimitsPlugin, pageLimitsPlugin } from './limits/plugin';
+import { clientAddressResolver } from './limits/clientAddress';
 
 export interface App {
   yoga: ReturnType<typeof createYoga<Record<string, unknown>, Context>>;
@@ -71,19 +74,25 @@ export function createApp(config: Config, database: Database, options: AppOption
   const logging = requestLogging(logger);
   const limiter = new AbuseLimiter(createCounters({ redisUrl: config.limits.redisUrl, keyPrefix: config.limits.redisKeyPrefix, logger }), config.limits);
   const openAccess = options.openAccess;
+  const clientAddressOf = clientAddressResolver(config.limits.trustProxy);
   const limitPlugins = openAccess ? [] : [...queryLimitsPlugins(config.queryLimits), abuseLimitsPlugin(limiter)];
+  const pageLimits = openAccess ? [] : [pageLimitsPlugin(limiter, clientAddressOf)];
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema: openAccess ? schemaWithoutScopeAuth() : schema,
     context: (initial) => {
       const { request } = initial;
-      const clientAddress = clientAddressOf(initial, request, config.limits.trustProxy);
+      const clientAddress = clientAddressOf(initial);
       if (openAccess) return createOpenAccessContext({ prisma, config, lastUsed }, openAccess.userId, request, clientAddress);
-      return createContext({ prisma, config, authenticator, lastUsed, limiter }, request, clientAddress);
+      // Two credentials in one request: HTTP 400 before either is looked at.
+      const authorization = authorizationOf(initial, request);
+      return createContext({ prisma, config, authenticator, lastUsed, limiter }, request, authorization, clientAddress);
     },
     graphqlEndpoint: '/graphql',
-    // GraphiQL is rendered from the installed package: no CDN, works offline.
-    graphiql: { title: 'Portcullis GraphiQL', shouldPersistHeaders: false },
-    renderGraphiQL,
+    // GraphiQL is served by graphiqlPlugin (rendered from the installed package: no CDN, works
+    // offline), after pageLimitsPlugin has counted the request and with its own CSP.
+    graphiql: false,
+    // Only CORS_ORIGINS, never with credentials (src/server/cors.ts).
+    cors: corsOption(config.corsOrigins),
     // Unexpected errors become "Unexpected error." with no stack, SQL or secret.
     maskedErrors: { maskError, isDev: false },
     landingPage: false,
@@ -97,7 +106,10 @@ export function createApp(config: Config, database: Database, options: AppOption
     logging: logging.yogaLogger,
     // Query limits run while parsing and validating: a document over one never executes.
     plugins: [
+      securityHeadersPlugin(),
+      ...pageLimits,
       healthPlugin(database, limiter),
+      graphiqlPlugin(),
       limitBody.plugin,
       ...limitPlugins,
       requestErrorsPlugin(),

@@ -31,8 +31,8 @@ export interface ContextDeps {
   limiter: AbuseLimiter;
 }
 
-export async function createContext(deps: ContextDeps, request: Request, clientAddress: string): Promise<Context> {
-  const principal = await authenticate(deps, request.headers.get('authorization'), clientAddress);
+export async function createContext(deps: ContextDeps, request: Request, authorization: string | null, clientAddress: string): Promise<Context> {
+  const principal = await authenticate(deps, authorization, clientAddress);
   const reach = reachOf(principal);
   return {
     principal,

@@ -1,4 +1,5 @@
 // All configuration, parsed and validated once. Nothing else reads process.env.
+import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 
 const bool = z
@@ -53,9 +54,64 @@ export const envSchema = z.object({
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(600),
   RATE_LIMIT_LOGIN_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(10),
   RATE_LIMIT_SIGNUP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(60),
-  // Behind a reverse proxy: take the client address from X-Forwarded-For (its first entry).
-  TRUST_PROXY: bool.default(false),
+  // Behind reverse proxies: which of them to trust for X-Forwarded-For (src/limits/clientAddress.ts).
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((value, ctx): TrustProxy => {
+      const text = value.trim();
+      if (text === 'false' || text === '0') return false;
+      if (/^\d+$/.test(text)) {
+        const hops = Number(text);
+        if (hops <= 100) return { hops };
+      }
+      if (text === 'true') {
+        // `true` used to mean "the leftmost X-Forwarded-For entry", which the client writes.
+        ctx.addIssue({ code: 'custom', message: 'true is not accepted: give the number of proxies in front of the gateway (e.g. 1) or their addresses (e.g. 127.0.0.1,10.0.0.0/8)' });
+        return z.NEVER;
+      }
+      const addresses = text.split(',').map((entry) => entry.trim());
+      try {
+        if (addresses.some((entry) => entry === '')) throw new Error('empty entry');
+        proxyAddr.compile(addresses);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be false, a number of proxies (1 to 100), or a comma-separated list of addresses or CIDRs (or loopback, linklocal, uniquelocal)' });
+        return z.NEVER;
+      }
+      return { addresses };
+    }),
+  // Browser origins allowed to call the API cross-origin (exact, comma-separated); unset: none.
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const origins = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+      for (const origin of origins) {
+        if (!isOrigin(origin)) {
+          ctx.addIssue({ code: 'custom', message: `${JSON.stringify(origin.slice(0, 100))} is not an origin: write scheme://host[:port], e.g. https://app.example.com, with no path` });
+          return z.NEVER;
+        }
+      }
+      return origins;
+    }),
 });
+
+/** `https://app.example.com` or `http://localhost:3000`: an http(s) URL that is its own origin (no path, query, user or trailing slash). */
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === text;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Which proxies are trusted to append the client's address to X-Forwarded-For: none, the
+ * nearest `hops` of them, or those at these addresses (proxy-addr's syntax: IPs, CIDRs and
+ * the names loopback, linklocal, uniquelocal).
+ */
+export type TrustProxy = false | { hops: number } | { addresses: string[] };
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -83,6 +139,8 @@ export interface Config {
   queryLimits: QueryLimits;
   /** Complexity budgets and request rates; see src/limits/. */
   limits: AbuseLimits;
+  /** Origins whose pages may call the API (CORS, without credentials); empty: none. */
+  corsOrigins: string[];
 }
 
 export interface AbuseLimits {
@@ -101,7 +159,8 @@ export interface AbuseLimits {
   logInFailuresPerMinute: number;
   /** signUps per minute per client address. */
   signUpsPerMinute: number;
-  trustProxy: boolean;
+  /** Whose X-Forwarded-For entries name the client; see src/limits/clientAddress.ts. */
+  trustProxy: TrustProxy;
 }
 
 export interface QueryLimits {
@@ -167,5 +226,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       signUpsPerMinute: env.RATE_LIMIT_SIGNUP_PER_MINUTE,
       trustProxy: env.TRUST_PROXY,
     },
+    corsOrigins: env.CORS_ORIGINS,
   };
 }

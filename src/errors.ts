@@ -32,6 +32,8 @@ export const invalidToken = (message = 'The bearer token is invalid.') =>
 export const forbidden = (message = 'Your role does not allow this.') => error('FORBIDDEN', message);
 export const notFound = (what: string) => error('NOT_FOUND', `${what} not found.`);
 export const badInput = (message: string) => error('BAD_USER_INPUT', message);
+/** A request that cannot be read as meant (HTTP 400): nothing of it runs. */
+export const badRequest = (message: string) => error('BAD_USER_INPUT', message, { status: 400 });
 export const serviceUnavailable = () =>
   error('SERVICE_UNAVAILABLE', 'The database cannot be reached. Try again shortly.', { status: 503 });
 

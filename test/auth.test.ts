@@ -196,13 +196,21 @@ describe('a credential that cannot be used', () => {
     ['a bare token without a scheme', () => apiToken],
     ['an empty Bearer', () => 'Bearer'],
     ['an empty Bearer with a space', () => 'Bearer '],
-    ['two tokens', () => `Bearer ${apiToken} ${apiToken}`],
     ['a huge header', () => `Bearer pcl_${'A'.repeat(12_000)}`],
     ['a huge header of a valid token repeated', () => `Bearer ${apiToken.repeat(100)}`],
   ];
 
   test.each(malformedCases)('%s: 401, invalid_token, one UNAUTHENTICATED error, no data', async (_name, header) => {
     expectInvalidToken(await rawPost(t, VIEWER, header()));
+  });
+
+  test('two tokens in one header: 400 BAD_USER_INPUT (test/httpHardening.test.ts has the rest)', async () => {
+    for (const header of [`Bearer ${apiToken} ${apiToken}`, `Bearer ${apiToken}, Bearer ${owner.token}`]) {
+      const res = await rawPost(t, VIEWER, header);
+      expect(res.status).toBe(400);
+      expect(res.body.errors.map((e: { extensions?: { code?: string } }) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+      expect(res.body.data ?? null).toBeNull();
+    }
   });
 
   test('an unknown public id (well-formed, valid checksum): 401', async () => {

@@ -45,6 +45,7 @@ describe('defaults', () => {
         signUpsPerMinute: 60,
         trustProxy: false,
       },
+      corsOrigins: [],
     });
   });
 
@@ -65,7 +66,26 @@ describe('defaults', () => {
     expect(configError({ REDIS_URL: 'http://127.0.0.1:6379' }).message).toMatch(/REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/);
     expect(configError({ BUDGET_DEFAULT_PER_MINUTE: '500', BUDGET_MAX_PER_MINUTE: '100' }).message).toMatch(/BUDGET_MAX_PER_MINUTE: must be at least BUDGET_DEFAULT_PER_MINUTE \(500\)/);
     expect(configError({ RATE_LIMIT_TOKEN_PER_MINUTE: '0' }).message).toMatch(/RATE_LIMIT_TOKEN_PER_MINUTE/);
-    expect(loadConfig({ TRUST_PROXY: 'true' }).limits.trustProxy).toBe(true);
+  });
+
+  test('TRUST_PROXY: false, a number of proxies, or their addresses; true is refused', () => {
+    expect(loadConfig({ TRUST_PROXY: 'false' }).limits.trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '0' }).limits.trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '2' }).limits.trustProxy).toEqual({ hops: 2 });
+    expect(loadConfig({ TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,loopback' }).limits.trustProxy).toEqual({ addresses: ['127.0.0.1', '10.0.0.0/8', 'loopback'] });
+    expect(configError({ TRUST_PROXY: 'true' }).message).toMatch(/TRUST_PROXY: true is not accepted: give the number of proxies .* or their addresses/);
+    expect(configError({ TRUST_PROXY: '10.0.0.0/99' }).message).toMatch(/TRUST_PROXY: must be false, a number of proxies/);
+    expect(configError({ TRUST_PROXY: 'proxy.example.com' }).message).toMatch(/TRUST_PROXY/);
+    expect(configError({ TRUST_PROXY: '127.0.0.1,,10.0.0.1' }).message).toMatch(/TRUST_PROXY/);
+  });
+
+  test('CORS_ORIGINS: exact origins, comma-separated; empty means none', () => {
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:3000' }).corsOrigins).toEqual(['https://app.example.com', 'http://localhost:3000']);
+    expect(configError({ CORS_ORIGINS: 'https://app.example.com/path' }).message).toMatch(/CORS_ORIGINS: "https:\/\/app.example.com\/path" is not an origin/);
+    expect(configError({ CORS_ORIGINS: 'https://app.example.com/' }).message).toMatch(/CORS_ORIGINS/);
+    expect(configError({ CORS_ORIGINS: '*' }).message).toMatch(/CORS_ORIGINS/);
+    expect(configError({ CORS_ORIGINS: 'app.example.com' }).message).toMatch(/CORS_ORIGINS/);
   });
 
   test('the default session lifetime is at most 24 hours', () => {

@@ -108,9 +108,14 @@ const ITEM_NAME = `Portcullis-widget-${Date.now()}`;
     context.on('request', (request) => requests.push(request.url()));
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    // Whatever the page's Content-Security-Policy blocks is reported on the console.
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) pageErrors.push(message.text());
+    });
     // A plain navigation sends Accept: text/html, which gets GraphiQL.
     const response = await page.goto(url, { waitUntil: 'load' });
     expect(response?.status()).toBe(200);
+    expect(response?.headers()['content-security-policy']).toMatch(/frame-ancestors 'none'/);
     await expect(page.title()).resolves.toBe('Portcullis GraphiQL');
     await page.locator(sel.queryEditor).locator('.view-lines').waitFor();
     return { context, page, requests, pageErrors };
@@ -149,13 +154,14 @@ const ITEM_NAME = `Portcullis-widget-${Date.now()}`;
   });
 
   test('without a header, the result shows UNAUTHENTICATED and no item', async () => {
-    const { context, page, requests } = await openGraphiQL();
+    const { context, page, requests, pageErrors } = await openGraphiQL();
     try {
       await fillMonaco(page, sel.queryEditor, query());
       await page.locator(sel.runButton).click();
       await page.locator(sel.result, { hasText: 'UNAUTHENTICATED' }).waitFor({ timeout: 20_000 });
       expect(await resultText(page)).not.toContain(ITEM_NAME);
       expectLocalOnly(requests);
+      expect(pageErrors).toEqual([]);
     } finally {
       await context.close();
     }

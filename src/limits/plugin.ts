@@ -8,8 +8,31 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context';
+import { isGraphiQLRequest } from '../server/graphiql';
 import { budgetHeaders, type AbuseLimiter, type BudgetCharge } from './abuseLimiter';
+import type { ClientAddressOf } from './clientAddress';
 import { operationCost, responseCost } from './cost';
+
+/**
+ * The requests answered without GraphQL execution count against their address's request rate
+ * like any unauthenticated request: GraphiQL's page (about 9 MB) and /healthz (a database
+ * round trip). Once the address's allowance is used up they get HTTP 429 with Retry-After.
+ * It must run before the plugins that answer them (src/server/graphiql.ts, health.ts).
+ */
+export function pageLimitsPlugin(limiter: AbuseLimiter, clientAddressOf: ClientAddressOf): Plugin {
+  return {
+    async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
+      if (url.pathname !== '/healthz' && !isGraphiQLRequest(request, url)) return;
+      try {
+        await limiter.admitRequest(limiter.callerOf({ kind: 'anonymous' }, clientAddressOf(serverContext)));
+      } catch (error) {
+        if (!(error instanceof GraphQLError)) throw error;
+        const http = error.extensions.http as { status: number; headers: Record<string, string> };
+        endResponse(fetchAPI.Response.json({ errors: [{ message: error.message, extensions: { code: error.extensions.code } }] }, { status: http.status, headers: http.headers }));
+      }
+    },
+  };
+}
 
 export function abuseLimitsPlugin(limiter: AbuseLimiter): Plugin<Record<string, unknown>, Context> {
   // The budget's state per request, for the response headers.

@@ -1,0 +1,21 @@
+// The request's Authorization header, or a refusal when it holds more than one credential.
+// Node keeps only the first of repeated Authorization headers in `req.headers` (and the fetch
+// Request yoga builds from it), so a second one would be dropped silently; one header may
+// also carry two (`Bearer a, Bearer b`, `Bearer a b`). Either way the client meant something
+// we cannot tell, so it gets HTTP 400 before any credential is looked up or verified.
+import type { IncomingMessage } from 'node:http';
+import { badRequest } from '../errors';
+
+const oneCredential = 'Send one credential: a single Authorization header holding "Bearer <token>".';
+
+export function authorizationOf(serverContext: object, request: Request): string | null {
+  const req = (serverContext as { req?: IncomingMessage }).req;
+  if ((req?.headersDistinct?.authorization?.length ?? 0) > 1) throw badRequest(`Several Authorization headers were sent. ${oneCredential}`);
+  const authorization = request.headers.get('authorization');
+  if (authorization == null) return null;
+  // A scheme and one token: a comma (a list of credentials) or a third part is a second credential.
+  if (authorization.includes(',') || authorization.trim().split(/[ \t]+/).length > 2) {
+    throw badRequest(`The Authorization header holds more than one credential. ${oneCredential}`);
+  }
+  return authorization;
+}
