@@ -52,6 +52,10 @@ export const envSchema = z.object({
   RATE_LIMIT_SIGNUP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(60),
   // Behind a reverse proxy: take the client address from X-Forwarded-For (its first entry).
   TRUST_PROXY: bool.default(false),
+  // Prometheus metrics (see src/metrics/): off by default. METRICS_PORT serves them on a
+  // listener of their own (and not on PORT), for a network that clients cannot reach.
+  METRICS_ENABLED: bool.default(false),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -76,6 +80,18 @@ export interface Config {
   queryLimits: QueryLimits;
   /** Complexity budgets and request rates; see src/limits/. */
   limits: AbuseLimits;
+  /** Prometheus metrics at /metrics; see src/metrics/. */
+  metrics: MetricsConfig;
+}
+
+export interface MetricsConfig {
+  /** Metrics are collected (METRICS_ENABLED=true, or METRICS_PORT set). */
+  enabled: boolean;
+  /**
+   * Set: /metrics is served only by a listener of its own on this port (0: any free port),
+   * and not on the gateway's port. Unset: on the gateway's port, when enabled.
+   */
+  port: number | undefined;
 }
 
 export interface AbuseLimits {
@@ -125,6 +141,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       `Invalid configuration:\n  BUDGET_MAX_PER_MINUTE: must be at least BUDGET_DEFAULT_PER_MINUTE (${env.BUDGET_DEFAULT_PER_MINUTE})`,
     );
   }
+  if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
+    throw new ConfigError(`Invalid configuration:\n  METRICS_PORT: must differ from PORT (${env.PORT})`);
+  }
   return {
     nodeEnv: env.NODE_ENV,
     port: env.PORT,
@@ -158,5 +177,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       signUpsPerMinute: env.RATE_LIMIT_SIGNUP_PER_MINUTE,
       trustProxy: env.TRUST_PROXY,
     },
+    metrics: { enabled: env.METRICS_ENABLED || env.METRICS_PORT !== undefined, port: env.METRICS_PORT },
   };
 }

@@ -43,6 +43,7 @@ describe('defaults', () => {
         signUpsPerMinute: 60,
         trustProxy: false,
       },
+      metrics: { enabled: false, port: undefined },
     });
   });
 
@@ -64,6 +65,16 @@ describe('defaults', () => {
     expect(configError({ BUDGET_DEFAULT_PER_MINUTE: '500', BUDGET_MAX_PER_MINUTE: '100' }).message).toMatch(/BUDGET_MAX_PER_MINUTE: must be at least BUDGET_DEFAULT_PER_MINUTE \(500\)/);
     expect(configError({ RATE_LIMIT_TOKEN_PER_MINUTE: '0' }).message).toMatch(/RATE_LIMIT_TOKEN_PER_MINUTE/);
     expect(loadConfig({ TRUST_PROXY: 'true' }).limits.trustProxy).toBe(true);
+  });
+
+  test('metrics: off by default; METRICS_ENABLED serves them on PORT; METRICS_PORT turns them on, on a port of their own', () => {
+    expect(loadConfig({ METRICS_ENABLED: 'true' }).metrics).toEqual({ enabled: true, port: undefined });
+    expect(loadConfig({ METRICS_PORT: '9464' }).metrics).toEqual({ enabled: true, port: 9464 });
+    expect(loadConfig({ METRICS_ENABLED: 'true', METRICS_PORT: '0' }).metrics).toEqual({ enabled: true, port: 0 });
+    expect(loadConfig({ METRICS_PORT: '' }).metrics).toEqual({ enabled: false, port: undefined });
+    expect(configError({ METRICS_PORT: '4000' }).message).toMatch(/METRICS_PORT: must differ from PORT \(4000\)/);
+    expect(configError({ METRICS_PORT: 'ninety' }).message).toMatch(/\bMETRICS_PORT\b/);
+    expect(configError({ METRICS_ENABLED: 'on' }).message).toMatch(/\bMETRICS_ENABLED\b.*true or false/);
   });
 
   test('the default session lifetime is at most 24 hours', () => {
