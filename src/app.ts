@@ -19,6 +19,8 @@ import { AbuseLimiter } from './limits/abuseLimiter';
 import { createCounters } from './limits/counters';
 import { abuseLimitsPlugin } from './limits/plugin';
 import { clientAddressOf } from './limits/clientAddress';
+import { AppMetrics } from './metrics/registry';
+import { metricsEndpointPlugin, requestMetricsPlugin } from './metrics/plugin';
 
 export interface App {
   yoga: ReturnType<typeof createYoga<Record<string, unknown>, Context>>;
@@ -27,6 +29,8 @@ export interface App {
   /** Structured logs (pino): one line per request, masked errors with their stack. */
   logger: Logger;
   limiter: AbuseLimiter;
+  /** Prometheus metrics (null unless METRICS_ENABLED or METRICS_PORT); the server serves them on METRICS_PORT. */
+  metrics: AppMetrics | null;
   /** Stops background work and flushes pending writes (does not close the database). */
   stop(): Promise<void>;
 }
@@ -42,12 +46,15 @@ export interface AppOptions {
   openAccess?: { userId: string };
 }
 
+const GRAPHQL_ENDPOINT = '/graphql';
+
 export function createApp(config: Config, database: Database, options: AppOptions = {}): App {
   const { prisma } = database;
+  const metrics = config.metrics.enabled ? new AppMetrics(database) : null;
   const lastUsed = new LastUsedRecorder(prisma, config.lastUsedFlushSeconds * 1000);
   const authenticator = createAuthenticator({
     prisma,
-    proofs: new SecretProofCache(config.tokenVerifyCacheSize),
+    proofs: new SecretProofCache(config.tokenVerifyCacheSize, metrics?.cacheStats('secret_proof')),
     lastUsed,
   });
   lastUsed.start();
@@ -55,9 +62,14 @@ export function createApp(config: Config, database: Database, options: AppOption
   const limitBody = bodyLimit(config.maxBodyBytes);
   const logger = createLogger(config, options.logStream);
   const logging = requestLogging(logger);
-  const limiter = new AbuseLimiter(createCounters({ redisUrl: config.limits.redisUrl, keyPrefix: config.limits.redisKeyPrefix, logger }), config.limits);
+  const limiter = new AbuseLimiter(createCounters({ redisUrl: config.limits.redisUrl, keyPrefix: config.limits.redisKeyPrefix, logger }), config.limits, metrics?.refused);
   const openAccess = options.openAccess;
   const limitPlugins = openAccess ? [] : [...queryLimitsPlugins(config.queryLimits), abuseLimitsPlugin(limiter)];
+  // First, so that a request's latency covers every other plugin. With METRICS_PORT the
+  // server (src/server.ts) serves /metrics on that port, and this one answers 404.
+  const metricsPlugins = metrics
+    ? [requestMetricsPlugin(metrics, GRAPHQL_ENDPOINT), ...(config.metrics.port === undefined ? [metricsEndpointPlugin(metrics)] : [])]
+    : [];
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema: openAccess ? schemaWithoutScopeAuth() : schema,
     context: (initial) => {
@@ -66,7 +78,7 @@ export function createApp(config: Config, database: Database, options: AppOption
       if (openAccess) return createOpenAccessContext({ prisma, config, lastUsed }, openAccess.userId, request, clientAddress);
       return createContext({ prisma, config, authenticator, lastUsed, limiter }, request, clientAddress);
     },
-    graphqlEndpoint: '/graphql',
+    graphqlEndpoint: GRAPHQL_ENDPOINT,
     // GraphiQL is rendered from the installed package: no CDN, works offline.
     graphiql: { title: 'Portcullis GraphiQL', shouldPersistHeaders: false },
     renderGraphiQL,
@@ -82,7 +94,7 @@ export function createApp(config: Config, database: Database, options: AppOption
     // Yoga's own log calls (masked errors' originals, with their stack) carry the request id.
     logging: logging.yogaLogger,
     // Query limits run while parsing and validating: a document over one never executes.
-    plugins: [healthPlugin(database, limiter), limitBody.plugin, ...limitPlugins, requestErrorsPlugin(), logging.plugin],
+    plugins: [...metricsPlugins, healthPlugin(database, limiter), limitBody.plugin, ...limitPlugins, requestErrorsPlugin(), logging.plugin],
   });
 
   return {
@@ -91,6 +103,7 @@ export function createApp(config: Config, database: Database, options: AppOption
     lastUsed,
     logger,
     limiter,
+    metrics,
     stop: async () => {
       await lastUsed.stop();
       await limiter.close();

@@ -5,6 +5,8 @@ import { createApp } from './app';
 import { ConfigError, loadConfig } from './env';
 import { openDatabase } from './db/database';
 import { seedDemoData } from './db/demoData';
+import { startMetricsServer } from './metrics/server';
+import { collectDefaultMetrics } from 'prom-client';
 
 async function main() {
   const config = loadConfig();
@@ -32,6 +34,9 @@ async function main() {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
   });
+  // The process's own metrics (CPU, memory, event loop delay, GC) next to the gateway's.
+  if (app.metrics) collectDefaultMetrics({ register: app.metrics.registry });
+  const metricsServer = app.metrics && config.metrics.port !== undefined ? await startMetricsServer(app.metrics, config.metrics.port, config.host) : null;
   // Signals are handled from here on, before the (possibly slow) first-run seeding.
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -42,6 +47,8 @@ async function main() {
       server.closeAllConnections();
     }, config.shutdownTimeoutMs);
     deadline.unref();
+    metricsServer?.close();
+    metricsServer?.closeAllConnections();
     // Stop accepting (new connections are refused); once every connection is closed, flush
     // pending writes, close the database and exit.
     server.close(() => {
@@ -75,10 +82,13 @@ async function main() {
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${host}:${port}/graphql`;
+  const metricsAddress = metricsServer?.address();
+  const metricsLine =
+    metricsAddress && typeof metricsAddress === 'object' ? [`Metrics on http://${host}:${metricsAddress.port}/metrics`] : app.metrics ? [`Metrics on http://${host}:${port}/metrics`] : [];
   const demo = config.seedDemoData ? await seedDemoData(database.prisma) : null;
   // One write, so that whoever reads the output sees the banner with the listening line.
   const where = database.kind === 'pglite' ? `PGlite in ${config.dataDir}` : 'PostgreSQL';
-  console.log([`Portcullis listening on ${url} (database: ${where})`, ...(demo ? [demo.banner(url)] : [])].join('\n'));
+  console.log([`Portcullis listening on ${url} (database: ${where})`, ...metricsLine, ...(demo ? [demo.banner(url)] : [])].join('\n'));
 }
 
 main().catch((error: unknown) => {

@@ -6,11 +6,15 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { verifySecret } from './password';
+import { noCacheStats, type CacheStats } from '../metrics/registry';
 
 export class SecretProofCache {
   private readonly proofs: LRUCache<string, string> | null;
 
-  constructor(maxEntries: number) {
+  constructor(
+    maxEntries: number,
+    private readonly stats: CacheStats = noCacheStats,
+  ) {
     this.proofs = maxEntries > 0 ? new LRUCache({ max: maxEntries }) : null;
   }
 
@@ -22,7 +26,11 @@ export class SecretProofCache {
     // Keyed by a digest so that the cache never holds a secret.
     const key = createHash('sha256').update(token).digest('base64url');
     const proven = this.proofs?.get(key);
-    if (proven !== undefined && candidateHashes.includes(proven)) return true;
+    if (proven !== undefined && candidateHashes.includes(proven)) {
+      this.stats.hit();
+      return true;
+    }
+    this.stats.miss();
     for (const candidate of candidateHashes) {
       if (await verifySecret(candidate, secret)) {
         this.proofs?.set(key, candidate);

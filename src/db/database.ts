@@ -30,7 +30,19 @@ export interface Database {
   prisma: PrismaClient;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
+  /** PostgreSQL only: the pool's connections now (for the metrics). PGlite has no pool. */
+  connections?(): PoolConnections;
   close(): Promise<void>;
+}
+
+export interface PoolConnections {
+  /** DB_POOL_SIZE */
+  max: number;
+  /** Open connections, idle ones included. */
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
@@ -64,6 +76,7 @@ async function openPostgres(options: DatabaseOptions, connectionString: string):
     kind: 'postgresql',
     prisma,
     ping: () => pingWith(prisma),
+    connections: () => ({ max: options.poolSize, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: async () => {
       await prisma.$disconnect();
       await pool.end().catch(() => undefined);

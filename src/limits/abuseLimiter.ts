@@ -7,9 +7,14 @@ import { rateLimited } from '../errors';
 import type { Principal } from '../auth/principal';
 import type { Counters, CountersHealth, Take } from './counters';
 
+/** Which limit refused a request (HTTP 429); the metrics count refusals by it. */
+export type LimitRefusal = 'token_rate' | 'address_rate' | 'budget' | 'login_failures' | 'signup_rate' | 'refused_credentials';
+
 /** Whom a request counts against. */
 export interface Caller {
   key: string;
+  /** The request-rate limit that applies: per token (or user, for sessions) or per address. */
+  rateLimit: 'token_rate' | 'address_rate';
   /** Complexity points per minute. */
   budget: number;
   requestsPerMinute: number;
@@ -33,6 +38,8 @@ export class AbuseLimiter {
   constructor(
     private readonly counters: Counters,
     readonly config: AbuseLimits,
+    /** Told of each refusal, before it is thrown (the metrics count them). */
+    private readonly onRefusal: (limit: LimitRefusal) => void = () => undefined,
   ) {}
 
   callerOf(principal: Principal, address: string): Caller {
@@ -42,15 +49,17 @@ export class AbuseLimiter {
       case 'service':
         return {
           key: `token:${principal.token.id}`,
+          rateLimit: 'token_rate',
           budget: principal.token.complexityBudget ?? this.config.budgetDefaultPerMinute,
           requestsPerMinute: perToken,
           label: 'this token',
         };
       case 'session':
-        return { key: `user:${principal.user.id}`, budget: this.config.budgetDefaultPerMinute, requestsPerMinute: perToken, label: 'your sessions' };
+        return { key: `user:${principal.user.id}`, rateLimit: 'token_rate', budget: this.config.budgetDefaultPerMinute, requestsPerMinute: perToken, label: 'your sessions' };
       case 'anonymous':
         return {
           key: `address:${address}`,
+          rateLimit: 'address_rate',
           budget: this.config.budgetDefaultPerMinute,
           requestsPerMinute: this.config.anonymousRequestsPerMinute,
           label: 'unauthenticated requests from your address',
@@ -62,6 +71,7 @@ export class AbuseLimiter {
   async admitRequest(caller: Caller): Promise<void> {
     const taken = await this.counters.take('requests', caller.key, 1, caller.requestsPerMinute);
     if (!taken.allowed) {
+      this.onRefusal(caller.rateLimit);
       throw rateLimited(`Too many requests: ${caller.label} may send ${caller.requestsPerMinute} per minute. Try again in ${seconds(taken.resetMs)} s.`, taken.resetMs / 1000);
     }
   }
@@ -70,6 +80,7 @@ export class AbuseLimiter {
   async admitBudget(caller: Caller, requestedCost: number): Promise<void> {
     const state = await this.counters.reached('budget', caller.key, caller.budget);
     if (state.allowed) return;
+    this.onRefusal('budget');
     const charge = { cost: 0, requestedCost, budget: caller.budget, remaining: 0, resetInSeconds: seconds(state.resetMs) };
     throw rateLimited(
       `Complexity budget exhausted: all ${caller.budget} points of this minute are spent (this query may cost up to ${requestedCost}). ` +
@@ -100,6 +111,7 @@ export class AbuseLimiter {
   }
 
   private refusedCredentials(state: Take) {
+    this.onRefusal('refused_credentials');
     return rateLimited(
       `Too many requests with an invalid credential from your address. Try again in ${seconds(state.resetMs)} s.`,
       state.resetMs / 1000,
@@ -120,6 +132,7 @@ export class AbuseLimiter {
       const result = await this.counters.take('logInFailures', key, 1, limit);
       if (!result.allowed) {
         for (const done of taken) await this.counters.giveBack('logInFailures', done, 1);
+        this.onRefusal('login_failures');
         throw rateLimited(`Too many failed logIn attempts. Try again in ${seconds(result.resetMs)} s.`, result.resetMs / 1000);
       }
       taken.push(key);
@@ -136,6 +149,7 @@ export class AbuseLimiter {
     const limit = this.config.signUpsPerMinute;
     const result = await this.counters.take('signUps', `address:${address}`, 1, limit);
     if (!result.allowed) {
+      this.onRefusal('signup_rate');
       throw rateLimited(`Too many signUps from your address: ${limit} per minute. Try again in ${seconds(result.resetMs)} s.`, result.resetMs / 1000);
     }
   }
