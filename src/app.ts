@@ -65,8 +65,8 @@ export function createApp(config: Config, database: Database, options: AppOption
   const limiter = new AbuseLimiter(createCounters({ redisUrl: config.limits.redisUrl, keyPrefix: config.limits.redisKeyPrefix, logger }), config.limits, metrics?.refused);
   const openAccess = options.openAccess;
   const limitPlugins = openAccess ? [] : [...queryLimitsPlugins(config.queryLimits), abuseLimitsPlugin(limiter)];
-  // First, so that a request's latency covers every other plugin. With METRICS_PORT the
-  // server (src/server.ts) serves /metrics on that port, and this one answers 404.
+  // First, so that a request's latency covers every other plugin. With METRICS_PORT, /metrics
+  // is served on that port only (src/server.ts) and answers 404 here.
   const metricsPlugins = metrics
     ? [requestMetricsPlugin(metrics, GRAPHQL_ENDPOINT), ...(config.metrics.port === undefined ? [metricsEndpointPlugin(metrics)] : [])]
     : [];
