@@ -327,11 +327,23 @@ describe('METRICS_PORT: only on a listener of their own', () => {
   });
 });
 
-describe('npm start with METRICS_PORT', () => {
+describe('npm start', () => {
   afterEach(killLeftoverServers);
   jest.setTimeout(180_000);
 
-  test('prints where the metrics are, serves them there (process metrics included) and not on PORT; stops cleanly', async () => {
+  test('without METRICS_ENABLED or METRICS_PORT: no metrics line, no listener, /metrics answers 404', async () => {
+    const database = await migratedDatabase();
+    try {
+      const server = await startServer({ ...database.env, SEED_DEMO_DATA: 'false', METRICS_ENABLED: '', METRICS_PORT: '' });
+      expect(server.output()).not.toContain('Metrics on');
+      expect((await fetch(server.url.replace('/graphql', '/metrics'))).status).toBe(404);
+      expect(await stopServer(server)).toBe(0);
+    } finally {
+      await database.drop();
+    }
+  });
+
+  test('METRICS_PORT: prints where the metrics are, serves them there (process metrics included) and not on PORT; stops cleanly', async () => {
     const database = await migratedDatabase();
     try {
       const server = await startServer({ ...database.env, SEED_DEMO_DATA: 'false', METRICS_PORT: '0' });
