@@ -25,6 +25,8 @@ import { AbuseLimiter } from './limits/abuseLimiter';
 import { createCounters } from './limits/counters';
 import { abuseLimitsPlugin, pageLimitsPlugin } from './limits/plugin';
 import { clientAddressResolver } from './limits/clientAddress';
+import { AppMetrics } from './metrics/registry';
+import { metricsEndpointPlugin, requestMetricsPlugin } from './metrics/plugin';
 
 export interface App {
   yoga: ReturnType<typeof createYoga<Record<string, unknown>, Context>>;
@@ -36,6 +38,8 @@ export interface App {
   /** Credentials kept in this process, and how every instance learns they changed. */
   credentials: CredentialCache;
   credentialChanges: CredentialChanges;
+  /** Prometheus metrics (null unless METRICS_ENABLED or METRICS_PORT); the server serves them on METRICS_PORT. */
+  metrics: AppMetrics | null;
   /** Stops background work and flushes pending writes (does not close the database). */
   stop(): Promise<void>;
 }
@@ -53,18 +57,20 @@ export interface AppOptions {
 
 /** Even with every change heard, a cached credential is read again after this long. */
 const CREDENTIAL_CACHE_TTL_MS = 60_000;
+const GRAPHQL_ENDPOINT = '/graphql';
 
 export function createApp(config: Config, database: Database, options: AppOptions = {}): App {
   const { prisma } = database;
+  const metrics = config.metrics.enabled ? new AppMetrics(database) : null;
   const lastUsed = new LastUsedRecorder(prisma, config.lastUsedFlushSeconds * 1000);
   const logger = createLogger(config, options.logStream);
-  const credentials = new CredentialCache(config.credentialCacheSize, CREDENTIAL_CACHE_TTL_MS);
+  const credentials = new CredentialCache(config.credentialCacheSize, CREDENTIAL_CACHE_TTL_MS, metrics?.cacheStats('credentials'));
   const credentialChanges = new CredentialChanges(database, credentials, logger, config.credentialBarrierTimeoutMs);
   // Until it listens, the cache answers nothing (every request reads the database).
   if (config.credentialCacheSize > 0) void credentialChanges.start();
   const authenticator = createAuthenticator({
     prisma,
-    proofs: new SecretProofCache(config.tokenVerifyCacheSize),
+    proofs: new SecretProofCache(config.tokenVerifyCacheSize, metrics?.cacheStats('secret_proof')),
     credentials,
     lastUsed,
   });
@@ -72,11 +78,16 @@ export function createApp(config: Config, database: Database, options: AppOption
 
   const limitBody = bodyLimit(config.maxBodyBytes);
   const logging = requestLogging(logger);
-  const limiter = new AbuseLimiter(createCounters({ redisUrl: config.limits.redisUrl, keyPrefix: config.limits.redisKeyPrefix, logger }), config.limits);
+  const limiter = new AbuseLimiter(createCounters({ redisUrl: config.limits.redisUrl, keyPrefix: config.limits.redisKeyPrefix, logger }), config.limits, metrics?.refused);
   const openAccess = options.openAccess;
   const clientAddressOf = clientAddressResolver(config.limits.trustProxy);
   const limitPlugins = openAccess ? [] : [...queryLimitsPlugins(config.queryLimits), abuseLimitsPlugin(limiter)];
   const pageLimits = openAccess ? [] : [pageLimitsPlugin(limiter, clientAddressOf)];
+  // First, so that a request's latency covers every other plugin. With METRICS_PORT, /metrics
+  // is served on that port only (src/server.ts) and answers 404 here.
+  const metricsPlugins = metrics
+    ? [requestMetricsPlugin(metrics, GRAPHQL_ENDPOINT), ...(config.metrics.port === undefined ? [metricsEndpointPlugin(metrics)] : [])]
+    : [];
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema: openAccess ? schemaWithoutScopeAuth() : schema,
     context: (initial) => {
@@ -87,7 +98,7 @@ export function createApp(config: Config, database: Database, options: AppOption
       const authorization = authorizationOf(initial, request);
       return createContext({ prisma, config, authenticator, lastUsed, limiter }, request, authorization, clientAddress);
     },
-    graphqlEndpoint: '/graphql',
+    graphqlEndpoint: GRAPHQL_ENDPOINT,
     // GraphiQL is served by graphiqlPlugin (rendered from the installed package: no CDN, works
     // offline), after pageLimitsPlugin has counted the request and with its own CSP.
     graphiql: false,
@@ -106,6 +117,7 @@ export function createApp(config: Config, database: Database, options: AppOption
     logging: logging.yogaLogger,
     // Query limits run while parsing and validating: a document over one never executes.
     plugins: [
+      ...metricsPlugins,
       securityHeadersPlugin(),
       ...pageLimits,
       healthPlugin(database, limiter),
@@ -126,6 +138,7 @@ export function createApp(config: Config, database: Database, options: AppOption
     limiter,
     credentials,
     credentialChanges,
+    metrics,
     stop: async () => {
       await credentialChanges.stop();
       await lastUsed.stop();

@@ -94,6 +94,10 @@ export const envSchema = z.object({
       }
       return origins;
     }),
+  // Prometheus metrics (see src/metrics/): off by default. METRICS_PORT serves them on a
+  // listener of their own (and not on PORT), for a network that clients cannot reach.
+  METRICS_ENABLED: bool.default(false),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
 /** `https://app.example.com` or `http://localhost:3000`: an http(s) URL that is its own origin (no path, query, user or trailing slash). */
@@ -141,6 +145,18 @@ export interface Config {
   limits: AbuseLimits;
   /** Origins whose pages may call the API (CORS, without credentials); empty: none. */
   corsOrigins: string[];
+  /** Prometheus metrics at /metrics; see src/metrics/. */
+  metrics: MetricsConfig;
+}
+
+export interface MetricsConfig {
+  /** Metrics are collected (METRICS_ENABLED=true, or METRICS_PORT set). */
+  enabled: boolean;
+  /**
+   * Set: /metrics is served only by a listener of its own on this port (0: any free port),
+   * and not on the gateway's port. Unset: on the gateway's port, when enabled.
+   */
+  port: number | undefined;
 }
 
 export interface AbuseLimits {
@@ -191,6 +207,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       `Invalid configuration:\n  BUDGET_MAX_PER_MINUTE: must be at least BUDGET_DEFAULT_PER_MINUTE (${env.BUDGET_DEFAULT_PER_MINUTE})`,
     );
   }
+  if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
+    throw new ConfigError(`Invalid configuration:\n  METRICS_PORT: must differ from PORT (${env.PORT})`);
+  }
   return {
     nodeEnv: env.NODE_ENV,
     port: env.PORT,
@@ -227,5 +246,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       trustProxy: env.TRUST_PROXY,
     },
     corsOrigins: env.CORS_ORIGINS,
+    metrics: { enabled: env.METRICS_ENABLED || env.METRICS_PORT !== undefined, port: env.METRICS_PORT },
   };
 }

@@ -1,10 +1,13 @@
 // The process: read configuration, open the database (migrating it), seed demo data on
 // first run, listen, and shut down gracefully on SIGTERM/SIGINT.
 import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { collectDefaultMetrics } from 'prom-client';
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './env';
 import { openDatabase } from './db/database';
 import { seedDemoData } from './db/demoData';
+import { startMetricsServer } from './metrics/server';
 
 async function main() {
   const config = loadConfig();
@@ -32,6 +35,10 @@ async function main() {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
   });
+  // The process's own metrics (CPU, memory, event loop delay, GC) next to the gateway's. On
+  // METRICS_PORT they are served until the process exits, so that a shutdown can be watched.
+  if (app.metrics) collectDefaultMetrics({ register: app.metrics.registry });
+  const metricsServer = app.metrics && config.metrics.port !== undefined ? await startMetricsServer(app.metrics, config.metrics.port, config.host) : null;
   // Signals are handled from here on, before the (possibly slow) first-run seeding.
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -75,10 +82,12 @@ async function main() {
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${host}:${port}/graphql`;
+  const metricsPort = metricsServer ? (metricsServer.address() as AddressInfo).port : port;
+  const metricsLine = app.metrics ? [`Metrics on http://${host}:${metricsPort}/metrics`] : [];
   const demo = config.seedDemoData ? await seedDemoData(database.prisma) : null;
   // One write, so that whoever reads the output sees the banner with the listening line.
   const where = database.kind === 'pglite' ? `PGlite in ${config.dataDir}` : 'PostgreSQL';
-  console.log([`Portcullis listening on ${url} (database: ${where})`, ...(demo ? [demo.banner(url)] : [])].join('\n'));
+  console.log([`Portcullis listening on ${url} (database: ${where})`, ...metricsLine, ...(demo ? [demo.banner(url)] : [])].join('\n'));
 }
 
 main().catch((error: unknown) => {

@@ -46,6 +46,7 @@ describe('defaults', () => {
         trustProxy: false,
       },
       corsOrigins: [],
+      metrics: { enabled: false, port: undefined },
     });
   });
 
@@ -86,6 +87,16 @@ describe('defaults', () => {
     expect(configError({ CORS_ORIGINS: 'https://app.example.com/' }).message).toMatch(/CORS_ORIGINS/);
     expect(configError({ CORS_ORIGINS: '*' }).message).toMatch(/CORS_ORIGINS/);
     expect(configError({ CORS_ORIGINS: 'app.example.com' }).message).toMatch(/CORS_ORIGINS/);
+  });
+
+  test('metrics: off by default; METRICS_ENABLED serves them on PORT; METRICS_PORT turns them on, on a port of their own', () => {
+    expect(loadConfig({ METRICS_ENABLED: 'true' }).metrics).toEqual({ enabled: true, port: undefined });
+    expect(loadConfig({ METRICS_PORT: '9464' }).metrics).toEqual({ enabled: true, port: 9464 });
+    expect(loadConfig({ METRICS_ENABLED: 'true', METRICS_PORT: '0' }).metrics).toEqual({ enabled: true, port: 0 });
+    expect(loadConfig({ METRICS_PORT: '' }).metrics).toEqual({ enabled: false, port: undefined });
+    expect(configError({ METRICS_PORT: '4000' }).message).toMatch(/METRICS_PORT: must differ from PORT \(4000\)/);
+    expect(configError({ METRICS_PORT: 'ninety' }).message).toMatch(/\bMETRICS_PORT\b/);
+    expect(configError({ METRICS_ENABLED: 'on' }).message).toMatch(/\bMETRICS_ENABLED\b.*true or false/);
   });
 
   test('the default session lifetime is at most 24 hours', () => {

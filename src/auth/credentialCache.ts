@@ -8,6 +8,7 @@
 //   empties the cache on every instance before the change's mutation returns
 //   (src/auth/credentialChanges.ts). A read that started before an emptying is not stored.
 import { LRUCache } from 'lru-cache';
+import { noCacheStats, type CacheStats } from '../metrics/registry';
 import type { ApiTokenRecord, SessionRecord } from './credentialLookup';
 
 export type CredentialRecord = { kind: 'token'; record: ApiTokenRecord } | { kind: 'session'; record: SessionRecord };
@@ -26,7 +27,11 @@ export class CredentialCache {
   private enabled = false;
   readonly stats = { hits: 0, misses: 0 };
 
-  constructor(maxEntries: number, ttlMs: number) {
+  constructor(
+    maxEntries: number,
+    ttlMs: number,
+    private readonly metrics: CacheStats = noCacheStats,
+  ) {
     this.entries = maxEntries > 0 ? new LRUCache({ max: maxEntries, ttl: ttlMs }) : null;
   }
 
@@ -37,8 +42,13 @@ export class CredentialCache {
 
   get(publicId: string): CredentialRecord | undefined {
     const found = this.enabled ? this.entries?.get(publicId) : undefined;
-    if (found) this.stats.hits++;
-    else this.stats.misses++;
+    if (found) {
+      this.stats.hits++;
+      this.metrics.hit();
+    } else {
+      this.stats.misses++;
+      this.metrics.miss();
+    }
     return found;
   }
 

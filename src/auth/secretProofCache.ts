@@ -5,11 +5,15 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { verifySecret } from './password';
+import { noCacheStats, type CacheStats } from '../metrics/registry';
 
 export class SecretProofCache {
   private readonly proofs: LRUCache<string, string> | null;
 
-  constructor(maxEntries: number) {
+  constructor(
+    maxEntries: number,
+    private readonly stats: CacheStats = noCacheStats,
+  ) {
     this.proofs = maxEntries > 0 ? new LRUCache({ max: maxEntries }) : null;
   }
 
@@ -18,7 +22,11 @@ export class SecretProofCache {
    * during a regeneration's grace period)? Runs argon2id only when no proof is remembered.
    */
   async matches(token: string, secret: string, candidateHashes: readonly string[]): Promise<boolean> {
-    if (this.proven(token, candidateHashes)) return true;
+    if (this.proven(token, candidateHashes)) {
+      this.stats.hit();
+      return true;
+    }
+    this.stats.miss();
     const key = keyOf(token);
     for (const candidate of candidateHashes) {
       if (await verifySecret(candidate, secret)) {

@@ -35,7 +35,19 @@ export interface Database {
   listen(channels: readonly string[], name: string, onNotice: (channel: string, payload: string) => void, onLost: () => void): Promise<Listener>;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
+  /** PostgreSQL only: the pool's connections now (for the metrics). PGlite has no pool. */
+  connections?(): PoolConnections;
   close(): Promise<void>;
+}
+
+export interface PoolConnections {
+  /** DB_POOL_SIZE */
+  max: number;
+  /** Open connections, idle ones included. */
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
@@ -70,6 +82,7 @@ async function openPostgres(options: DatabaseOptions, connectionString: string):
     prisma,
     listen: (channels, name, onNotice, onLost) => listenOnPostgres(connectionString, channels, name, onNotice, onLost),
     ping: () => pingWith(prisma),
+    connections: () => ({ max: options.poolSize, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: async () => {
       await prisma.$disconnect();
       await pool.end().catch(() => undefined);

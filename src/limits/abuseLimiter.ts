@@ -7,9 +7,14 @@ import { rateLimited } from '../errors';
 import type { Principal } from '../auth/principal';
 import type { Counters, CountersHealth, Take } from './counters';
 
+/** Which limit refused a request (HTTP 429); the metrics count refusals by it. */
+export type LimitRefusal = 'token_rate' | 'address_rate' | 'budget' | 'login_failures' | 'signup_rate' | 'refused_credentials';
+
 /** Whom a request counts against. */
 export interface Caller {
   key: string;
+  /** The request-rate limit that applies: per token (or user, for sessions) or per address. */
+  rateLimit: 'token_rate' | 'address_rate';
   /** Complexity points per minute. */
   budget: number;
   requestsPerMinute: number;
@@ -38,6 +43,8 @@ export class AbuseLimiter {
   constructor(
     private readonly counters: Counters,
     readonly config: AbuseLimits,
+    /** Told of each refusal, before it is thrown (the metrics count them). */
+    private readonly onRefusal: (limit: LimitRefusal) => void = () => undefined,
   ) {}
 
   callerOf(principal: Principal, address: string): Caller {
@@ -47,6 +54,7 @@ export class AbuseLimiter {
       case 'service':
         return {
           key: `token:${principal.token.id}`,
+          rateLimit: 'token_rate',
           budget: this.budgetOf(principal.token),
           requestsPerMinute: perToken,
           label: 'this token',
@@ -55,6 +63,7 @@ export class AbuseLimiter {
       case 'session':
         return {
           key: `user:${principal.user.id}`,
+          rateLimit: 'token_rate',
           budget: this.config.budgetDefaultPerMinute,
           requestsPerMinute: perToken,
           label: 'your sessions',
@@ -63,6 +72,7 @@ export class AbuseLimiter {
       case 'anonymous':
         return {
           key: `address:${address}`,
+          rateLimit: 'address_rate',
           budget: this.config.budgetDefaultPerMinute,
           requestsPerMinute: this.config.anonymousRequestsPerMinute,
           label: 'unauthenticated requests from your address',
@@ -75,6 +85,7 @@ export class AbuseLimiter {
   async admitRequest(caller: Caller): Promise<void> {
     const taken = await this.counters.take('requests', caller.key, 1, caller.requestsPerMinute);
     if (!taken.allowed) {
+      this.onRefusal(caller.rateLimit);
       throw rateLimited(`Too many requests: ${caller.label} may send ${caller.requestsPerMinute} per minute. Try again in ${seconds(taken.resetMs)} s.`, taken.resetMs / 1000);
     }
   }
@@ -92,6 +103,7 @@ export class AbuseLimiter {
     const minters = await Promise.all(caller.minterBudgets.map((m) => this.counters.reached('budget', m.key, m.budget)));
     const exhausted = own.allowed ? minters.find((state) => !state.allowed) : own;
     if (!exhausted) return;
+    this.onRefusal('budget');
     const charge = { cost: 0, requestedCost, budget: caller.budget, remaining: 0, resetInSeconds: seconds(exhausted.resetMs) };
     const whose = exhausted === own ? `all ${caller.budget} points of this minute are spent` : `the token that minted this one (directly or further up) has spent all ${exhausted.limit} points of its minute`;
     throw rateLimited(
@@ -128,6 +140,7 @@ export class AbuseLimiter {
   }
 
   private refusedCredentials(state: Take) {
+    this.onRefusal('refused_credentials');
     return rateLimited(
       `Too many requests with an invalid credential from your address. Try again in ${seconds(state.resetMs)} s.`,
       state.resetMs / 1000,
@@ -148,6 +161,7 @@ export class AbuseLimiter {
       const result = await this.counters.take('logInFailures', key, 1, limit);
       if (!result.allowed) {
         for (const done of taken) await this.counters.giveBack('logInFailures', done, 1);
+        this.onRefusal('login_failures');
         throw rateLimited(`Too many failed logIn attempts. Try again in ${seconds(result.resetMs)} s.`, result.resetMs / 1000);
       }
       taken.push(key);
@@ -164,6 +178,7 @@ export class AbuseLimiter {
     const limit = this.config.signUpsPerMinute;
     const result = await this.counters.take('signUps', `address:${address}`, 1, limit);
     if (!result.allowed) {
+      this.onRefusal('signup_rate');
       throw rateLimited(`Too many signUps from your address: ${limit} per minute. Try again in ${seconds(result.resetMs)} s.`, result.resetMs / 1000);
     }
   }
