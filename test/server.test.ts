@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import request from 'supertest';
 import { createApp, type App } from '../src/app';
 import { openDatabase, type Database } from '../src/db/database';
-import { buildWorld, type World } from './helpers/factories';
+import { buildWorld, signUp, type World } from './helpers/factories';
 import { dataOf, errorCodes, startTestApp, testConfig, type GraphQLResponse, type TestApp } from './helpers/testApp';
 import { adminQuery, testDatabaseUrl } from './helpers/testDatabase';
 
@@ -52,6 +52,8 @@ describe('a database that fails', () => {
   // A second app on its own database copy, which these tests break and then close.
   let broken: TestApp;
   let ownerToken: string;
+  /** A session never used before the database closes: its credential is in no cache. */
+  let unusedToken: string;
   let boardId: string;
   let closed = false;
 
@@ -59,6 +61,7 @@ describe('a database that fails', () => {
     broken = await startTestApp();
     const w = await buildWorld(broken);
     ownerToken = w.owner.token;
+    unusedToken = (await signUp(broken, 'Never used')).token;
     boardId = w.boardA1;
   });
 
@@ -106,7 +109,7 @@ describe('a database that fails', () => {
     });
 
     test.each([
-      ['an authenticated query (the token lookup fails)', () => ({ query: '{ viewer { user { id } } }' }), () => ownerToken],
+      ['an authenticated query (the token lookup fails)', () => ({ query: '{ viewer { user { id } } }' }), () => unusedToken],
       [
         'an anonymous signUp (the resolver fails)',
         () => ({ query: `mutation { signUp(input: { email: "late-${Date.now()}@example.com", password: "long enough pw", name: "Late" }) { token } }` }),

@@ -22,10 +22,7 @@ export class SecretProofCache {
    * during a regeneration's grace period)? Runs argon2id only when no proof is remembered.
    */
   async matches(token: string, secret: string, candidateHashes: readonly string[]): Promise<boolean> {
-    if (this.proven(token, candidateHashes)) {
-      this.stats.hit();
-      return true;
-    }
+    if (this.proven(token, candidateHashes)) return true;
     this.stats.miss();
     const key = keyOf(token);
     for (const candidate of candidateHashes) {
@@ -40,7 +37,9 @@ export class SecretProofCache {
   /** Was this exact token string proven against one of these hashes before? (No argon2id.) */
   proven(token: string, candidateHashes: readonly string[]): boolean {
     const proven = this.proofs?.get(keyOf(token));
-    return proven !== undefined && candidateHashes.includes(proven);
+    if (proven === undefined || !candidateHashes.includes(proven)) return false;
+    this.stats.hit();
+    return true;
   }
 }
 
