@@ -322,6 +322,19 @@ describe.each(NAMES)('%s', (name) => {
     expect(rest.pageInfo.hasNextPage).toBe(false);
   });
 
+  it('answers a selection of pageInfo alone, with the cursors of the page', async () => {
+    const all = (await pageOf(c, { first: 100 })).edges;
+    const query = c.query.replace(/edges \{ cursor node \{ .*? \} \} pageInfo/, 'pageInfo');
+    expect(query).not.toContain('edges');
+    const res = await t.gql(query, { ...c.variables(), first: 2, after: all[0].cursor }, c.token?.() ?? owner.token);
+    expect(c.pick(dataOf(res)).pageInfo).toEqual({
+      hasNextPage: c.size() > 3,
+      hasPreviousPage: true,
+      startCursor: all[1].cursor,
+      endCursor: all[2].cursor,
+    });
+  });
+
   it('last: 3 alone (no first) is the end of the list', async () => {
     const all = (await pageOf(c, { first: 100 })).edges;
     const end = await pageOf(c, { last: 3 });
@@ -514,5 +527,16 @@ describe.each(NAMES)('%s: a walk whose cursor row is deleted', (name) => {
     } finally {
       await kept.remove();
     }
+  });
+});
+
+describe('a restricted caller (a SERVICE token) listing the tokens it minted', () => {
+  it('gets the same pages with or without node fields', async () => {
+    for (let i = 0; i < 3; i++) await mintToken(t, ownerToken, { name: `Minted by a token ${i}`, role: 'VIEWER', spaceId });
+    const c = connections['Query.apiTokens'];
+    const all = (await pageOf({ ...c, token: () => ownerToken }, { first: 100 })).edges;
+    expect(all.map((e) => e.node.name)).toEqual(['Minted by a token 2', 'Minted by a token 1', 'Minted by a token 0']);
+    const res = await t.gql(`query { apiTokens(first: 2) { ${PAGE_INFO} } }`, {}, ownerToken);
+    expect(dataOf(res).apiTokens.pageInfo).toEqual({ hasNextPage: true, hasPreviousPage: false, startCursor: all[0].cursor, endCursor: all[1].cursor });
   });
 });

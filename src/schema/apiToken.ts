@@ -14,7 +14,7 @@ import { badInput, notFound } from '../errors';
 import type { ApiToken as ApiTokenRow, Prisma } from '../generated/prisma/client';
 import { placeOfBoard, placeOfSpace } from '../loaders';
 import { builder } from './builder';
-import { connectionOf, newestFirst, pageQuery } from './pagination';
+import { connectionOf, newestFirst, pageQuery, withSortKey } from './pagination';
 import { noRow } from './noRow';
 import { RoleEnum, ScopeTypeEnum, TokenKindEnum, TokenStatusEnum } from './enums';
 import { idSchema, nameSchema, optionalText, textSchema } from './validation';
@@ -126,14 +126,15 @@ builder.queryField('apiTokens', (t) =>
       args: { filter: t.arg({ type: ApiTokenFilter }) },
       resolve: async (_root, args, ctx, info) => {
         const page = pageQuery(CALLER_TOKENS, args, { AND: [createdByCaller(ctx.principal), apiTokenFilterWhere(args.filter)] });
-        const query = queryFromInfo({ context: ctx, info, path: ['edges', 'node'] });
+        const query = withSortKey(queryFromInfo({ context: ctx, info, path: ['edges', 'node'] }));
         if (isUnrestrictedUser(ctx.principal)) {
           return connectionOf<TokenWithBoards>(CALLER_TOKENS, args, await ctx.prisma.apiToken.findMany({ ...query, ...page }));
         }
         // A restricted caller lists only the tokens it could mint itself (see auth/tokenAccess.ts),
         // a rule SQL cannot express: read on past the page and cut it after filtering.
-        const rows = await ctx.prisma.apiToken.findMany({ ...query, ...page, take: undefined });
-        // (The ApiToken type's own include puts the boards on every row.)
+        // The rule reads whole rows with their boards: the ApiToken type's own include puts them on
+        // every node; a `select` means no node field was asked for (pageInfo alone).
+        const rows = await ctx.prisma.apiToken.findMany({ ...('select' in query ? { include: withBoards } : query), ...page, take: undefined });
         const kept = rows.filter((row) => managesToken(ctx.principal, ctx.reach, row as TokenWithBoards));
         return connectionOf<TokenWithBoards>(CALLER_TOKENS, args, kept.slice(0, page.take));
       },

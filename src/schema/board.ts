@@ -3,7 +3,7 @@ import { placeOfBoard } from '../loaders';
 import { findVisible, locate, requireRoleOn } from './authorize';
 import { builder } from './builder';
 import { Item, ItemConnection } from './item';
-import { connectionOf, oldestFirst, relationPageQuery } from './pagination';
+import { connectionOf, oldestFirst, relationPageQuery, withSortKey } from './pagination';
 import { idSchema, nameSchema, textSchema } from './validation';
 
 const ITEMS = oldestFirst('Board.items');
@@ -21,7 +21,7 @@ export const Board = builder.prismaObject('Board', {
         args: { status: t.arg.string({ description: 'Only items with exactly this status.', validate: textSchema('The status').max(200).nullish() }) },
         // Loaded with the board, in the board's own query (no N+1).
         select: (args, _ctx, nestedSelection) => ({
-          items: nestedSelection(relationPageQuery(ITEMS, args, args.status == null ? {} : { status: args.status }), ['edges', 'node']),
+          items: withSortKey(nestedSelection(relationPageQuery(ITEMS, args, args.status == null ? {} : { status: args.status }), ['edges', 'node'])),
         }),
         resolve: (board, args) => connectionOf<typeof Item.$inferType>(ITEMS, args, board.items),
       },

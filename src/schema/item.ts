@@ -3,7 +3,7 @@ import { actorName } from '../auth/principal';
 import { placeOfItem } from '../loaders';
 import { findVisible, locate, requireRoleOn } from './authorize';
 import { builder } from './builder';
-import { connectionOf, newestFirst, relationPageQuery } from './pagination';
+import { connectionOf, newestFirst, relationPageQuery, withSortKey } from './pagination';
 import { idSchema, nameSchema, textSchema } from './validation';
 
 const status = textSchema('The status').trim().max(200, 'The status must be at most 200 characters.').nullish();
@@ -25,7 +25,7 @@ export const Item = builder.prismaObject('Item', {
       {
         type: ItemUpdate,
         description: 'Newest first.',
-        select: (args, _ctx, nestedSelection) => ({ updates: nestedSelection(relationPageQuery(UPDATES, args), ['edges', 'node']) }),
+        select: (args, _ctx, nestedSelection) => ({ updates: withSortKey(nestedSelection(relationPageQuery(UPDATES, args), ['edges', 'node'])) }),
         resolve: (item, args) => connectionOf<typeof ItemUpdate.$inferType>(UPDATES, args, item.updates),
       },
       ItemUpdateConnection,

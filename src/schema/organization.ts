@@ -11,7 +11,7 @@ import { AuditEvent, AuditEventConnection } from './audit';
 import { findVisible, locate, requireRoleOn } from './authorize';
 import { builder } from './builder';
 import { RoleEnum } from './enums';
-import { connectionOf, newestFirst, oldestFirst, pageQuery, relationPageQuery } from './pagination';
+import { connectionOf, newestFirst, oldestFirst, pageQuery, relationPageQuery, withSortKey } from './pagination';
 import { Space, SpaceConnection } from './space';
 import { emailKey, idSchema, nameSchema, textSchema } from './validation';
 
@@ -46,7 +46,7 @@ export const Organization = builder.prismaObject('Organization', {
         select: (args, ctx, nestedSelection) => {
           const visible = ctx.reach.spaceFilter();
           const where = { OR: [{ organizationId: { in: visible.organizationIds } }, { id: { in: visible.spaceIds } }] };
-          return { spaces: nestedSelection(relationPageQuery(SPACES, args, where), ['edges', 'node']) };
+          return { spaces: withSortKey(nestedSelection(relationPageQuery(SPACES, args, where), ['edges', 'node'])) };
         },
         resolve: (org, args) => connectionOf<typeof Space.$inferType>(SPACES, args, org.spaces),
       },
@@ -57,7 +57,7 @@ export const Organization = builder.prismaObject('Organization', {
         type: Membership,
         description: 'Oldest first (OWNER only).',
         authScopes: ownerOnly('readMembers'),
-        select: (args, _ctx, nestedSelection) => ({ memberships: nestedSelection(relationPageQuery(MEMBERS, args), ['edges', 'node']) }),
+        select: (args, _ctx, nestedSelection) => ({ memberships: withSortKey(nestedSelection(relationPageQuery(MEMBERS, args), ['edges', 'node'])) }),
         resolve: (org, args) => connectionOf<typeof Membership.$inferType>(MEMBERS, args, org.memberships),
       },
       MembershipConnection,
@@ -69,7 +69,7 @@ export const Organization = builder.prismaObject('Organization', {
         authScopes: ownerOnly('readOrganizationApiTokens'),
         args: { filter: t.arg({ type: ApiTokenFilter }) },
         select: (args, _ctx, nestedSelection) => ({
-          apiTokens: nestedSelection(relationPageQuery(TOKENS, args, apiTokenFilterWhere(args.filter)), ['edges', 'node']),
+          apiTokens: withSortKey(nestedSelection(relationPageQuery(TOKENS, args, apiTokenFilterWhere(args.filter)), ['edges', 'node'])),
         }),
         resolve: (org, args) => connectionOf<typeof ApiToken.$inferType>(TOKENS, args, org.apiTokens),
       },
@@ -80,7 +80,7 @@ export const Organization = builder.prismaObject('Organization', {
         type: AuditEvent,
         description: 'Newest first (OWNER only).',
         authScopes: ownerOnly('readAuditEvents'),
-        select: (args, _ctx, nestedSelection) => ({ auditEvents: nestedSelection(relationPageQuery(AUDIT_EVENTS, args), ['edges', 'node']) }),
+        select: (args, _ctx, nestedSelection) => ({ auditEvents: withSortKey(nestedSelection(relationPageQuery(AUDIT_EVENTS, args), ['edges', 'node'])) }),
         resolve: (org, args) => connectionOf<typeof AuditEvent.$inferType>(AUDIT_EVENTS, args, org.auditEvents),
       },
       AuditEventConnection,
@@ -107,7 +107,7 @@ builder.queryFields((t) => ({
       description: 'The organizations the caller can see (wholly or in part), oldest first.',
       resolve: async (_root, args, ctx, info) => {
         const page = pageQuery(ORGANIZATIONS, args, { id: { in: ctx.reach.organizationIds() } });
-        const rows = await ctx.prisma.organization.findMany({ ...queryFromInfo({ context: ctx, info, path: ['edges', 'node'] }), ...page });
+        const rows = await ctx.prisma.organization.findMany({ ...withSortKey(queryFromInfo({ context: ctx, info, path: ['edges', 'node'] })), ...page });
         return connectionOf<typeof Organization.$inferType>(ORGANIZATIONS, args, rows);
       },
     },

@@ -138,6 +138,16 @@ export function relationPageQuery(order: ConnectionOrder, args: ConnectionArgs, 
   }
 }
 
+/**
+ * A selection of a connection's nodes (Pothos' nestedSelection or queryFromInfo) with the sort
+ * key added: the cursors need it, also when the client selects no field of the nodes (Prisma
+ * refuses an empty `select`). An `include` selection loads every column anyway.
+ */
+export function withSortKey<Selection extends object>(selection: Selection): Selection {
+  const select = (selection as { select?: object }).select;
+  return select ? { ...selection, select: { ...select, createdAt: true, id: true } } : selection;
+}
+
 /** The query for a connection loaded on its own, `where` being its filters. */
 export function pageQuery(order: ConnectionOrder, args: ConnectionArgs, where: object = {}): PageQuery {
   const { query } = planPage(order, args);

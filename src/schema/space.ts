@@ -5,7 +5,7 @@ import { findVisible, locate, requireRoleOn } from './authorize';
 import { Board, BoardConnection } from './board';
 import { builder } from './builder';
 import { RoleEnum } from './enums';
-import { connectionOf, oldestFirst, relationPageQuery } from './pagination';
+import { connectionOf, oldestFirst, relationPageQuery, withSortKey } from './pagination';
 import { idSchema, nameSchema } from './validation';
 
 const BOARDS = oldestFirst('Space.boards');
@@ -31,7 +31,7 @@ export const Space = builder.prismaObject('Space', {
           const where = {
             OR: [{ organizationId: { in: visible.organizationIds } }, { spaceId: { in: visible.spaceIds } }, { id: { in: visible.boardIds } }],
           };
-          return { boards: nestedSelection(relationPageQuery(BOARDS, args, where), ['edges', 'node']) };
+          return { boards: withSortKey(nestedSelection(relationPageQuery(BOARDS, args, where), ['edges', 'node'])) };
         },
         resolve: (space, args) => connectionOf<typeof Board.$inferType>(BOARDS, args, space.boards),
       },
