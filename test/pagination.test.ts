@@ -401,6 +401,16 @@ describe('Board.items', () => {
     expect(rest.pageInfo.hasNextPage).toBe(false);
   });
 
+  it('after and before together: the rows between them, from either end', async () => {
+    const all = (await pageOf(c, { first: 100 })).edges;
+    const between = all.slice(11, 20).map((e) => e.node.id);
+    const args = { after: all[10].cursor, before: all[20].cursor };
+    expect((await pageOf(c, { ...args, first: 100 })).edges.map((e) => e.node.id)).toEqual(between);
+    expect((await pageOf(c, { ...args, last: 100 })).edges.map((e) => e.node.id)).toEqual(between);
+    expect((await pageOf(c, { ...args, first: 3 })).edges.map((e) => e.node.id)).toEqual(between.slice(0, 3));
+    expect((await pageOf(c, { ...args, last: 3 })).edges.map((e) => e.node.id)).toEqual(between.slice(-3));
+  });
+
   it('accepts first: 1 and first: 100', async () => {
     expect((await pageOf(c, { first: 1 })).edges).toHaveLength(1);
     expect((await pageOf(c, { first: 100 })).edges).toHaveLength(ITEMS);
