@@ -1,8 +1,9 @@
 // Keyset pagination for every connection of the API.
 //
 // Every list is ordered by (createdAt, id), oldest or newest first. A cursor carries the sort key
-// of its row, so the next page is "the rows after (createdAt, id)" (a WHERE on the key, served by
-// the [parent, createdAt, id] indexes), not "the rows after this row": a walk goes on when the
+// of its row, so the next page is "the rows after (createdAt, id)" (a WHERE on the key: an index
+// range scan on the existing [parent, createdAt] indexes, rows of equal createdAt sorted by id),
+// not "the rows after this row" (Prisma's `cursor`, which needs the row): a walk goes on when the
 // cursor's own row has been deleted meanwhile, and a deep page costs what the first one does.
 //
 // A cursor is base64url of the JSON array [version, connection, createdAt, id], e.g.
