@@ -1,7 +1,7 @@
 // What one operation costs against a token's complexity budget: 1 per scalar value, 2 per
 // object plus what it holds. Before execution the cost is estimated from the document
 // (graphql-query-complexity), where a connection holds its page size of nodes: `first`/`last`
-// from a literal, a variable or the argument's default (50); after execution it is counted
+// from a literal or a variable, else the default page size (50); after execution it is counted
 // in the response, which holds at most that many. The estimate decides nothing on its own:
 // it is reported as `requestedCost`, and the budget is charged what the response held (as
 // Shopify's API does), so a deep query left at the default page sizes costs what it returned.
@@ -23,6 +23,7 @@ import {
 } from 'graphql';
 // graphql-js's own field collection (fragments, @skip/@include), as execution does it.
 import { collectFields, collectSubfields } from 'graphql/execution/collectFields';
+import { DEFAULT_PAGE_SIZE } from '../schema/pagination';
 
 const SCALAR_COST = 1;
 const OBJECT_COST = 2;
@@ -31,7 +32,10 @@ const estimateField: ComplexityEstimator = ({ field, args, childComplexity }) =>
   // Introspection (`__schema`, `__type`) is free, as for the static limit: GraphiQL stays usable.
   if (field.name.startsWith('__')) return 0;
   if (isLeafType(getNamedType(field.type))) return SCALAR_COST;
-  const pageSize = typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : 1;
+  // A connection's `first` has no schema default (so `last` alone pages backwards): its
+  // resolver's default page size applies when neither is given.
+  const isConnection = field.args.some((arg) => arg.name === 'first');
+  const pageSize = typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : isConnection ? DEFAULT_PAGE_SIZE : 1;
   return OBJECT_COST + childComplexity * Math.max(pageSize, 1);
 };
 

@@ -1,5 +1,6 @@
 // API tokens: the type, the caller's own list, and the lifecycle mutations (create, update,
 // revoke, delete, regenerate). The minting rule lives in auth/minting.ts.
+import { queryFromInfo } from '@pothos/plugin-prisma';
 import { z } from 'zod';
 import { issueToken } from '../auth/issueToken';
 import { assertMayReissue, managesToken } from '../auth/tokenAccess';
@@ -13,11 +14,13 @@ import { badInput, notFound } from '../errors';
 import type { ApiToken as ApiTokenRow, Prisma } from '../generated/prisma/client';
 import { placeOfBoard, placeOfSpace } from '../loaders';
 import { builder } from './builder';
+import { connectionOf, newestFirst, pageQuery, withSortKey } from './pagination';
 import { noRow } from './noRow';
 import { RoleEnum, ScopeTypeEnum, TokenKindEnum, TokenStatusEnum } from './enums';
 import { idSchema, nameSchema, optionalText, textSchema } from './validation';
 
 const MAX_GRACE_SECONDS = 86_400;
+const CALLER_TOKENS = newestFirst('Query.apiTokens');
 const MAX_LIFETIME_SECONDS = 10 * 365 * 86_400;
 
 type TokenStatus = 'ACTIVE' | 'EXPIRED' | 'REVOKED';
@@ -116,21 +119,21 @@ function createdByCaller(principal: Principal): Prisma.ApiTokenWhereInput {
 }
 
 builder.queryField('apiTokens', (t) =>
-  t.prismaConnection(
+  t.connection(
     {
-      type: 'ApiToken',
-      cursor: 'id',
+      type: ApiToken,
       description: 'Tokens the caller created (as a user, or as a token minting tokens), newest first.',
       args: { filter: t.arg({ type: ApiTokenFilter }) },
-      resolve: async (query, _root, args, ctx) => {
-        const where = { AND: [createdByCaller(ctx.principal), apiTokenFilterWhere(args.filter)] };
-        const orderBy = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
+      resolve: async (_root, args, ctx, info) => {
+        const page = pageQuery(CALLER_TOKENS, args, { AND: [createdByCaller(ctx.principal), apiTokenFilterWhere(args.filter)] });
+        const query = withSortKey(queryFromInfo({ context: ctx, info, path: ['edges', 'node'] }));
         // A creator lists only the tokens it could mint now (see auth/tokenAccess.ts), a rule SQL
         // cannot express: read on past the page and cut it after filtering.
-        const rows = await ctx.prisma.apiToken.findMany({ ...query, take: undefined, where, orderBy });
-        // (The ApiToken type's own include puts the boards on every row.)
+        // The rule reads whole rows with their boards: the ApiToken type's own include puts them on
+        // every node; a `select` means no node field was asked for (pageInfo alone).
+        const rows = await ctx.prisma.apiToken.findMany({ ...('select' in query ? { include: withBoards } : query), ...page, take: undefined });
         const kept = rows.filter((row) => managesToken(ctx.principal, ctx.reach, row as TokenWithBoards));
-        return query.take != null && query.take < 0 ? kept.slice(query.take) : kept.slice(0, query.take);
+        return connectionOf<TokenWithBoards>(CALLER_TOKENS, args, kept.slice(0, page.take));
       },
     },
     ApiTokenConnection,

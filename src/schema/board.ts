@@ -2,8 +2,11 @@
 import { placeOfBoard } from '../loaders';
 import { findVisible, locate, requireRoleOn } from './authorize';
 import { builder } from './builder';
-import { ItemConnection } from './item';
+import { Item, ItemConnection } from './item';
+import { connectionOf, oldestFirst, relationPageQuery, withSortKey } from './pagination';
 import { idSchema, nameSchema, textSchema } from './validation';
+
+const ITEMS = oldestFirst('Board.items');
 
 export const Board = builder.prismaObject('Board', {
   authScopes: (board) => ({ visible: placeOfBoard(board) }),
@@ -11,15 +14,16 @@ export const Board = builder.prismaObject('Board', {
     id: t.exposeID('id'),
     name: t.exposeString('name'),
     space: t.relation('space'),
-    items: t.relatedConnection(
-      'items',
+    items: t.connection(
       {
-        cursor: 'id',
+        type: Item,
+        description: 'Oldest first.',
         args: { status: t.arg.string({ description: 'Only items with exactly this status.', validate: textSchema('The status').max(200).nullish() }) },
-        query: (args) => ({
-          where: args.status == null ? {} : { status: args.status },
-          orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        // Loaded with the board, in the board's own query (no N+1).
+        select: (args, _ctx, nestedSelection) => ({
+          items: withSortKey(nestedSelection(relationPageQuery(ITEMS, args, args.status == null ? {} : { status: args.status }), ['edges', 'node'])),
         }),
+        resolve: (board, args) => connectionOf<typeof Item.$inferType>(ITEMS, args, board.items),
       },
       ItemConnection,
     ),

@@ -15,13 +15,14 @@ import { type Role, roleAtLeast } from '../auth/roles';
 import { isUnrestrictedUser } from '../auth/principal';
 import { readsToken, type ManagedToken } from '../auth/tokenAccess';
 import { badInput, forbidden, unauthenticated } from '../errors';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination';
 
-const MAX_PAGE_SIZE = 100;
-const pageSize = z
-  .number()
-  .int()
-  .min(1, `first must be between 1 and ${MAX_PAGE_SIZE}`)
-  .max(MAX_PAGE_SIZE, `first must be between 1 and ${MAX_PAGE_SIZE}`);
+const pageSize = (arg: 'first' | 'last') =>
+  z
+    .number()
+    .int()
+    .min(1, `${arg} must be between 1 and ${MAX_PAGE_SIZE}`)
+    .max(MAX_PAGE_SIZE, `${arg} must be between 1 and ${MAX_PAGE_SIZE}`);
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -58,8 +59,13 @@ export const builder = new SchemaBuilder<{
     nodesQueryOptions: false,
     edgesFieldOptions: { nullable: { list: false, items: false } },
     nodeFieldOptions: { nullable: false },
-    firstArgOptions: { defaultValue: 50, validate: pageSize },
-    lastArgOptions: { validate: pageSize },
+    // No schema default for `first`: `last` alone must page backwards. The resolvers apply the
+    // default (see pagination.ts).
+    firstArgOptions: {
+      description: `At most ${MAX_PAGE_SIZE}; default ${DEFAULT_PAGE_SIZE} when neither first nor last is given.`,
+      validate: pageSize('first'),
+    },
+    lastArgOptions: { description: `At most ${MAX_PAGE_SIZE}; with before, the page ending just before that cursor.`, validate: pageSize('last') },
   },
   validation: {
     validationError: (failure) => badInput(failure.issues.map((issue) => issue.message).join('; ')),

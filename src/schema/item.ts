@@ -3,9 +3,12 @@ import { actorName } from '../auth/principal';
 import { placeOfItem } from '../loaders';
 import { findVisible, locate, requireRoleOn } from './authorize';
 import { builder } from './builder';
+import { connectionOf, newestFirst, relationPageQuery, withSortKey } from './pagination';
 import { idSchema, nameSchema, textSchema } from './validation';
 
 const status = textSchema('The status').trim().max(200, 'The status must be at most 200 characters.').nullish();
+
+const UPDATES = newestFirst('Item.updates');
 
 export const Item = builder.prismaObject('Item', {
   // Each item row carries its board's place, for the visibility check below.
@@ -17,9 +20,13 @@ export const Item = builder.prismaObject('Item', {
     board: t.relation('board'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
-    updates: t.relatedConnection(
-      'updates',
-      { cursor: 'id', description: 'Newest first.', query: { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] } },
+    updates: t.connection(
+      {
+        type: ItemUpdate,
+        description: 'Newest first.',
+        select: (args, _ctx, nestedSelection) => ({ updates: withSortKey(nestedSelection(relationPageQuery(UPDATES, args), ['edges', 'node'])) }),
+        resolve: (item, args) => connectionOf<typeof ItemUpdate.$inferType>(UPDATES, args, item.updates),
+      },
       ItemUpdateConnection,
     ),
   }),

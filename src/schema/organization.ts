@@ -1,20 +1,25 @@
 // Organizations and their memberships: queries, createOrganization, addMember, removeMember.
+import { queryFromInfo } from '@pothos/plugin-prisma';
 import { principalUser } from '../auth/principal';
 import { requiredRole, type Role } from '../auth/roles';
 import { recordAudit } from '../audit';
 import type { Context } from '../context';
 import { badInput, notFound } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
-import { ApiTokenConnection, ApiTokenFilter, apiTokenFilterWhere } from './apiToken';
-import { AuditEventConnection } from './audit';
+import { ApiToken, ApiTokenConnection, ApiTokenFilter, apiTokenFilterWhere } from './apiToken';
+import { AuditEvent, AuditEventConnection } from './audit';
 import { findVisible, locate, requireRoleOn } from './authorize';
 import { builder } from './builder';
 import { RoleEnum } from './enums';
-import { SpaceConnection } from './space';
+import { connectionOf, newestFirst, oldestFirst, pageQuery, relationPageQuery, withSortKey } from './pagination';
+import { Space, SpaceConnection } from './space';
 import { emailKey, idSchema, nameSchema, textSchema } from './validation';
 
-const newestFirst = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
-const oldestFirst = [{ createdAt: 'asc' as const }, { id: 'asc' as const }];
+const ORGANIZATIONS = oldestFirst('Query.organizations');
+const SPACES = oldestFirst('Organization.spaces');
+const MEMBERS = oldestFirst('Organization.members');
+const TOKENS = newestFirst('Organization.apiTokens');
+const AUDIT_EVENTS = newestFirst('Organization.auditEvents');
 
 /** An OWNER-only field of an organization (FORBIDDEN below OWNER; the organization then reads null). */
 const ownerOnly = (operation: 'readMembers' | 'readOrganizationApiTokens' | 'readAuditEvents') => (org: { id: string }) => ({
@@ -33,39 +38,51 @@ export const Organization = builder.prismaObject('Organization', {
       description: "The caller's role over the whole organization (null if only parts are visible).",
       resolve: (org, _args, ctx) => ctx.reach.roleAt({ organizationId: org.id }),
     }),
-    spaces: t.relatedConnection(
-      'spaces',
+    // Each connection loads with the organization, in its query (no N+1).
+    spaces: t.connection(
       {
-        cursor: 'id',
-        query: (_args, ctx) => {
+        type: Space,
+        description: 'The spaces the caller can see, oldest first.',
+        select: (args, ctx, nestedSelection) => {
           const visible = ctx.reach.spaceFilter();
-          return {
-            where: { OR: [{ organizationId: { in: visible.organizationIds } }, { id: { in: visible.spaceIds } }] },
-            orderBy: oldestFirst,
-          };
+          const where = { OR: [{ organizationId: { in: visible.organizationIds } }, { id: { in: visible.spaceIds } }] };
+          return { spaces: withSortKey(nestedSelection(relationPageQuery(SPACES, args, where), ['edges', 'node'])) };
         },
+        resolve: (org, args) => connectionOf<typeof Space.$inferType>(SPACES, args, org.spaces),
       },
       SpaceConnection,
     ),
-    members: t.relatedConnection(
-      'memberships',
-      { cursor: 'id', authScopes: ownerOnly('readMembers'), query: { orderBy: oldestFirst } },
+    members: t.connection(
+      {
+        type: Membership,
+        description: 'Oldest first (OWNER only).',
+        authScopes: ownerOnly('readMembers'),
+        select: (args, _ctx, nestedSelection) => ({ memberships: withSortKey(nestedSelection(relationPageQuery(MEMBERS, args), ['edges', 'node'])) }),
+        resolve: (org, args) => connectionOf<typeof Membership.$inferType>(MEMBERS, args, org.memberships),
+      },
       MembershipConnection,
     ),
-    apiTokens: t.relatedConnection(
-      'apiTokens',
+    apiTokens: t.connection(
       {
-        cursor: 'id',
+        type: ApiToken,
         description: 'Every token of the organization (OWNER only), newest first.',
         authScopes: ownerOnly('readOrganizationApiTokens'),
         args: { filter: t.arg({ type: ApiTokenFilter }) },
-        query: (args) => ({ where: apiTokenFilterWhere(args.filter), orderBy: newestFirst }),
+        select: (args, _ctx, nestedSelection) => ({
+          apiTokens: withSortKey(nestedSelection(relationPageQuery(TOKENS, args, apiTokenFilterWhere(args.filter)), ['edges', 'node'])),
+        }),
+        resolve: (org, args) => connectionOf<typeof ApiToken.$inferType>(TOKENS, args, org.apiTokens),
       },
       ApiTokenConnection,
     ),
-    auditEvents: t.relatedConnection(
-      'auditEvents',
-      { cursor: 'id', authScopes: ownerOnly('readAuditEvents'), query: { orderBy: newestFirst } },
+    auditEvents: t.connection(
+      {
+        type: AuditEvent,
+        description: 'Newest first (OWNER only).',
+        authScopes: ownerOnly('readAuditEvents'),
+        select: (args, _ctx, nestedSelection) => ({ auditEvents: withSortKey(nestedSelection(relationPageQuery(AUDIT_EVENTS, args), ['edges', 'node'])) }),
+        resolve: (org, args) => connectionOf<typeof AuditEvent.$inferType>(AUDIT_EVENTS, args, org.auditEvents),
+      },
       AuditEventConnection,
     ),
   }),
@@ -84,12 +101,15 @@ export const Membership = builder.prismaObject('Membership', {
 export const MembershipConnection = builder.connectionObject({ type: Membership, name: 'MembershipConnection' });
 
 builder.queryFields((t) => ({
-  organizations: t.prismaConnection(
+  organizations: t.connection(
     {
-      type: 'Organization',
-      cursor: 'id',
-      resolve: (query, _root, _args, ctx) =>
-        ctx.prisma.organization.findMany({ ...query, where: { id: { in: ctx.reach.organizationIds() } }, orderBy: oldestFirst }),
+      type: Organization,
+      description: 'The organizations the caller can see (wholly or in part), oldest first.',
+      resolve: async (_root, args, ctx, info) => {
+        const page = pageQuery(ORGANIZATIONS, args, { id: { in: ctx.reach.organizationIds() } });
+        const rows = await ctx.prisma.organization.findMany({ ...withSortKey(queryFromInfo({ context: ctx, info, path: ['edges', 'node'] })), ...page });
+        return connectionOf<typeof Organization.$inferType>(ORGANIZATIONS, args, rows);
+      },
     },
     OrganizationConnection,
   ),

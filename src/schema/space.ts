@@ -2,10 +2,13 @@
 import { recordAudit } from '../audit';
 import { placeOfSpace } from '../loaders';
 import { findVisible, locate, requireRoleOn } from './authorize';
-import { BoardConnection } from './board';
+import { Board, BoardConnection } from './board';
 import { builder } from './builder';
 import { RoleEnum } from './enums';
+import { connectionOf, oldestFirst, relationPageQuery, withSortKey } from './pagination';
 import { idSchema, nameSchema } from './validation';
+
+const BOARDS = oldestFirst('Space.boards');
 
 export const Space = builder.prismaObject('Space', {
   authScopes: (space) => ({ visible: placeOfSpace(space) }),
@@ -19,23 +22,18 @@ export const Space = builder.prismaObject('Space', {
       description: "The caller's role over the whole space (null if only some boards are visible).",
       resolve: (space, _args, ctx) => ctx.reach.roleAt(placeOfSpace(space)),
     }),
-    boards: t.relatedConnection(
-      'boards',
+    boards: t.connection(
       {
-        cursor: 'id',
-        query: (_args, ctx) => {
+        type: Board,
+        description: 'The boards the caller can see, oldest first.',
+        select: (args, ctx, nestedSelection) => {
           const visible = ctx.reach.boardFilter();
-          return {
-            where: {
-              OR: [
-                { organizationId: { in: visible.organizationIds } },
-                { spaceId: { in: visible.spaceIds } },
-                { id: { in: visible.boardIds } },
-              ],
-            },
-            orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+          const where = {
+            OR: [{ organizationId: { in: visible.organizationIds } }, { spaceId: { in: visible.spaceIds } }, { id: { in: visible.boardIds } }],
           };
+          return { boards: withSortKey(nestedSelection(relationPageQuery(BOARDS, args, where), ['edges', 'node'])) };
         },
+        resolve: (space, args) => connectionOf<typeof Board.$inferType>(BOARDS, args, space.boards),
       },
       BoardConnection,
     ),

@@ -30,7 +30,7 @@ export function isDatabaseUnreachable(error: unknown): boolean {
 export function maskError(error: unknown, message: string, isDev?: boolean): Error {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   if (isDatabaseUnreachable(original)) return serviceUnavailable();
-  // Pothos' own argument checks (e.g. an `after` cursor that is not one of ours) carry no code.
+  // Pothos' own argument checks carry no code (cursors are ours: see schema/pagination.ts).
   if (error instanceof GraphQLError && original instanceof PothosValidationError && !error.extensions?.code) {
     return new GraphQLError(error.message, {
       nodes: error.nodes,
