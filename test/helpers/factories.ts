@@ -17,7 +17,7 @@ export interface TestUser {
  * Each test user's id and session, by email: addMember below accepts the invitation as the
  * invitee when it knows them (an addMember for someone new to the organization is pending).
  */
-const signedUp = new Map<string, { id: string; token: string }>();
+const signedUp = new Map<string, { id: string; email: string; name: string; token: string }>();
 
 export async function signUp(t: TestApp, name = 'User'): Promise<TestUser> {
   const email = `${name.toLowerCase().replace(/\W+/g, '-')}-${randomUUID().slice(0, 8)}@example.com`;
@@ -28,7 +28,7 @@ export async function signUp(t: TestApp, name = 'User'): Promise<TestUser> {
       { input: { email, password, name } },
     ),
   );
-  signedUp.set(email.toLowerCase(), { id: data.signUp.user.id, token: data.signUp.token });
+  signedUp.set(email.toLowerCase(), { ...data.signUp.user, token: data.signUp.token });
   return { ...data.signUp.user, password, token: data.signUp.token };
 }
 
@@ -71,6 +71,17 @@ export async function createItem(t: TestApp, token: string, boardId: string, nam
 export const ACCEPT_INVITATION = `mutation($id: ID!) { acceptInvitation(organizationId: $id) { id } }`;
 
 /**
+ * The invitee (a user signed up above, by email) accepts their invitations to the
+ * organization; returns the user, or null when the email is not one of theirs.
+ */
+export async function acceptInvitationAs(t: TestApp, email: string, organizationId: string) {
+  const invitee = signedUp.get(email.trim().toLowerCase());
+  if (!invitee) return null;
+  dataOf(await t.gql(ACCEPT_INVITATION, { id: organizationId }, invitee.token));
+  return { id: invitee.id, email: invitee.email, name: invitee.name };
+}
+
+/**
  * addMember as an OWNER; when the membership is pending (the invitee is new to the
  * organization) and the invitee is a user signed up above, they accept it at once, so the
  * membership is in effect as the test expects. Returns the membership as then seen.
@@ -87,10 +98,8 @@ export async function addMember(
       token,
     ),
   ).addMember;
-  const invitee = signedUp.get(input.email.trim().toLowerCase());
-  if (!added.pending || !invitee) return added;
-  dataOf(await t.gql(ACCEPT_INVITATION, { id: input.organizationId }, invitee.token));
-  return { ...added, pending: false, user: { id: invitee.id } };
+  const invitee = added.pending ? await acceptInvitationAs(t, input.email, input.organizationId) : null;
+  return invitee ? { ...added, pending: false, user: { id: invitee.id } } : added;
 }
 
 export interface MintedToken {
