@@ -142,7 +142,8 @@ const connections: Record<string, Connection> = {
     variables: () => ({ id: organizationId }),
     pick: (d) => d.organization.c,
     key: (n) => n.id,
-    size: () => 1 + MEMBERS + TOKENS + 1, // the founder's and the members' member.added, and token.created events
+    // The founder's member.added, each member's member.invited and member.added (on accepting), token.created events.
+    size: () => 1 + 2 * MEMBERS + TOKENS + 1,
   },
   'Organization.members': {
     query: `query($id: ID!, ${ARGS}) { organization(id: $id) { c: members${page('role user { id } space { id }')} } }`,
