@@ -213,12 +213,13 @@ builder.mutationFields((t) => ({
       const levelId = spaceId ?? organizationId;
       return ctx.prisma.$transaction(async (tx) => {
         await lockMemberships(tx, organizationId);
-        // Known email or not, the same statements run (one upsert), so neither the answer nor
-        // its time tells whether an account exists: an unknown email gets a placeholder account.
+        // Known email or not, the same statements run (one upsert: a row is read, then one is
+        // written, the same-value update standing for the insert), so neither the answer nor its
+        // time tells whether an account exists. An unknown email gets a placeholder account.
         const invitee = await tx.user.upsert({
           where: { emailKey: input.email },
           create: { email: input.email, emailKey: input.email, name: input.email, passwordHash: null },
-          update: {},
+          update: { emailKey: input.email },
           select: { id: true },
         });
         const inOrganization = await tx.membership.findMany({ where: { userId: invitee.id, organizationId } });
