@@ -261,7 +261,9 @@ builder.mutationFields((t) => ({
     },
   }),
   removeMember: t.id({
-    description: "Removes the user's membership at that level; returns the user's id.",
+    description:
+      "Removes the user's membership at that level; returns the id given. A pending membership (an invitation) " +
+      'is named by the id its Membership.user shows while pending.',
     args: { input: t.arg({ type: RemoveMemberInput, required: true }) },
     authScopes: requireRoleOn('removeMember', 'Organization or space', ({ input }, ctx) => membershipPlace(ctx, input)),
     resolve: async (_root, { input }, ctx) => {
