@@ -4,7 +4,7 @@ import { MIN_PASSWORD_LENGTH, hashSecret, verifyAgainstDummy, verifySecret } fro
 import { principalToken, principalUser } from '../auth/principal';
 import { SESSION_TOKEN_PREFIX } from '../auth/tokenFormat';
 import { badInput, unauthenticated } from '../errors';
-import type { User as UserRow } from '../generated/prisma/client';
+import type { PrismaClient, User as UserRow } from '../generated/prisma/client';
 import { builder } from './builder';
 import { emailKey, nameSchema, textSchema } from './validation';
 import { z } from 'zod';
@@ -71,14 +71,19 @@ const LogInInput = builder.inputType('LogInInput', {
   }),
 });
 
-type SessionContext = { prisma: import('../generated/prisma/client').PrismaClient; config: { sessionTtlSeconds: number } };
+type SessionContext = { config: { sessionTtlSeconds: number } };
 
-async function startSession(ctx: SessionContext, user: UserRow, issued: IssuedToken) {
-  const expiresAt = new Date(Date.now() + ctx.config.sessionTtlSeconds * 1000);
-  await ctx.prisma.session.create({
-    data: { publicId: issued.publicId, secretHash: issued.secretHash, userId: user.id, expiresAt },
-  });
-  return { user, token: issued.token, expiresAt };
+const sessionRow = (ctx: SessionContext, user: { id: string }, issued: IssuedToken) => ({
+  publicId: issued.publicId,
+  secretHash: issued.secretHash,
+  userId: user.id,
+  expiresAt: new Date(Date.now() + ctx.config.sessionTtlSeconds * 1000),
+});
+
+async function startSession(ctx: SessionContext & { prisma: PrismaClient }, user: UserRow) {
+  const issued = await issueToken(SESSION_TOKEN_PREFIX);
+  const session = await ctx.prisma.session.create({ data: sessionRow(ctx, user, issued) });
+  return { user, token: issued.token, expiresAt: session.expiresAt };
 }
 
 const ALREADY_EXISTS = 'An account with this email address already exists.';
@@ -91,25 +96,29 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => {
       await ctx.limiter?.signUpAttempt(ctx.clientAddress);
       const key = emailKey(input.email);
-      // Timing: both argon2id hashes (the password's and the session secret's) are spent
-      // before looking at the email, so an existing email is refused in the time a new
-      // account takes (test/accountTiming.test.ts); they run side by side on libuv's pool.
+      // Timing: an existing email is refused in the time a new account takes
+      // (test/accountTiming.test.ts). Both argon2id hashes (the password's and the session
+      // secret's, side by side on libuv's pool) are spent before looking at the email, and every
+      // case sends the same statements in one transaction: the upsert (a read, then an insert
+      // or a same-value update), the claim of a placeholder (matching nothing unless there is
+      // one), the session's insert. A refusal then rolls all of it back.
       const [passwordHash, issued] = await Promise.all([hashSecret(input.password), issueToken(SESSION_TOKEN_PREFIX)]);
       const data = { email: input.email, name: input.name, passwordHash };
-      const user = await ctx.prisma
+      const { user, session } = await ctx.prisma
         .$transaction(async (tx) => {
-          const existing = await tx.user.findUnique({ where: { emailKey: key } });
-          if (existing && existing.passwordHash !== null) throw badInput(ALREADY_EXISTS);
+          const found = await tx.user.upsert({ where: { emailKey: key }, create: { ...data, emailKey: key }, update: { emailKey: key } });
           // An invitation's placeholder (see addMember) is claimed: it becomes this account.
-          return existing
-            ? tx.user.update({ where: { id: existing.id }, data })
-            : tx.user.create({ data: { ...data, emailKey: key } });
+          await tx.user.updateMany({ where: { id: found.id, passwordHash: null }, data });
+          const session = await tx.session.create({ data: sessionRow(ctx, found, issued) });
+          // The upsert made this account (it holds this request's hash), or found a placeholder.
+          if (found.passwordHash !== passwordHash && found.passwordHash !== null) throw badInput(ALREADY_EXISTS);
+          return { user: { ...found, ...data }, session };
         })
         .catch((error: { code?: string }) => {
           if (error.code === 'P2002') throw badInput(ALREADY_EXISTS);
           throw error;
         });
-      return startSession(ctx, user, issued);
+      return { user, token: issued.token, expiresAt: session.expiresAt };
     },
   }),
   logIn: t.field({
@@ -125,7 +134,7 @@ builder.mutationFields((t) => ({
       const ok = user?.passwordHash ? await verifySecret(user.passwordHash, input.password) : await verifyAgainstDummy(input.password);
       if (!user || !ok) throw unauthenticated('Wrong email or password.');
       await attempt?.succeeded();
-      return startSession(ctx, user, await issueToken(SESSION_TOKEN_PREFIX));
+      return startSession(ctx, user);
     },
   }),
   logOut: t.boolean({
