@@ -1,11 +1,12 @@
 // Organizations and their memberships: queries, createOrganization, addMember, removeMember.
 import { randomUUID } from 'node:crypto';
 import { actorName, principalUser } from '../auth/principal';
+import { grantsFromMemberships } from '../auth/reach';
 import { requiredRole, type Role } from '../auth/roles';
 import { recordAudit } from '../audit';
 import type { Context } from '../context';
 import { badInput, notFound } from '../errors';
-import type { Prisma, User as UserRow } from '../generated/prisma/client';
+import type { Membership as MembershipRow, Prisma, User as UserRow } from '../generated/prisma/client';
 import { ApiTokenConnection, ApiTokenFilter, apiTokenFilterWhere } from './apiToken';
 import { AuditEventConnection } from './audit';
 import { findVisible, locate, requireRoleOn } from './authorize';
@@ -166,6 +167,25 @@ async function lockMemberships(tx: Prisma.TransactionClient, organizationId: str
   await tx.$queryRaw`SELECT id FROM "Organization" WHERE id = ${organizationId} FOR UPDATE`;
 }
 
+/**
+ * The caller's pending memberships of the organization, answered (accepted or declined) by
+ * `answer` under the organization's membership lock; NOT_FOUND when there are none.
+ */
+async function answerInvitation(
+  ctx: Context,
+  organizationId: string,
+  answer: (tx: Prisma.TransactionClient, pending: MembershipRow[], userId: string) => Promise<void>,
+): Promise<MembershipRow[]> {
+  const userId = principalUser(ctx.principal)!.id;
+  return ctx.prisma.$transaction(async (tx) => {
+    await lockMemberships(tx, organizationId);
+    const pending = await tx.membership.findMany({ where: { userId, organizationId, acceptedAt: null } });
+    if (pending.length === 0) throw notFound('Invitation');
+    await answer(tx, pending, userId);
+    return pending;
+  });
+}
+
 /** An organization keeps at least one organization-wide OWNER (an invited one does not count until accepted). */
 async function assertNotLastOwner(
   tx: Prisma.TransactionClient,
@@ -290,17 +310,13 @@ builder.mutationFields((t) => ({
     authScopes: { unrestrictedUser: true },
     args: { organizationId: t.arg.id({ required: true, validate: idSchema }) },
     resolve: async (query, _root, args, ctx) => {
-      const user = principalUser(ctx.principal)!;
       const organizationId = String(args.organizationId);
-      const accepted = await ctx.prisma.$transaction(async (tx) => {
-        await lockMemberships(tx, organizationId);
-        const pending = await tx.membership.findMany({ where: { userId: user.id, organizationId, acceptedAt: null } });
-        if (pending.length === 0) throw notFound('Invitation');
+      const accepted = await answerInvitation(ctx, organizationId, async (tx, pending, userId) => {
         await tx.membership.updateMany({ where: { id: { in: pending.map((m) => m.id) } }, data: { acceptedAt: new Date() } });
-        for (const _ of pending) await recordAudit(tx, ctx.principal, { action: 'member.added', organizationId, targetId: user.id });
-        return pending;
+        for (const _ of pending) await recordAudit(tx, ctx.principal, { action: 'member.added', organizationId, targetId: userId });
       });
-      for (const m of accepted) ctx.reach.add(m.spaceId ? { organizationId, spaceId: m.spaceId, role: m.role } : { organizationId, role: m.role });
+      // In effect from this very request on, as createOrganization's membership is.
+      for (const grant of grantsFromMemberships(accepted)) ctx.reach.add(grant);
       return ctx.prisma.organization.findUniqueOrThrow({ ...query, where: { id: organizationId } });
     },
   }),
@@ -309,14 +325,11 @@ builder.mutationFields((t) => ({
     authScopes: { unrestrictedUser: true },
     args: { organizationId: t.arg.id({ required: true, validate: idSchema }) },
     resolve: async (_root, args, ctx) => {
-      const user = principalUser(ctx.principal)!;
       const organizationId = String(args.organizationId);
-      await ctx.prisma.$transaction(async (tx) => {
-        await lockMemberships(tx, organizationId);
-        const pending = await tx.membership.findMany({ where: { userId: user.id, organizationId, acceptedAt: null } });
-        if (pending.length === 0) throw notFound('Invitation');
+      await answerInvitation(ctx, organizationId, async (tx, pending) => {
         await tx.membership.deleteMany({ where: { id: { in: pending.map((m) => m.id) } } });
-        await recordAudit(tx, ctx.principal, { action: 'member.declined', organizationId, targetId: pending[0].inviteeRef ?? user.id });
+        // Named as the organization saw the invitation.
+        await recordAudit(tx, ctx.principal, { action: 'member.declined', organizationId, targetId: pending[0].inviteeRef! });
       });
       return true;
     },
