@@ -57,7 +57,7 @@ export async function seedDataset(prisma: PrismaClient, options: DatasetOptions)
     data: { id: ownerUserId, email: 'owner@bench.portcullis.local', emailKey: 'owner@bench.portcullis.local', name: 'Bench Owner', passwordHash },
   });
   await prisma.membership.create({
-    data: { userId: ownerUserId, organizationId, levelId: organizationId, role: 'OWNER' },
+    data: { userId: ownerUserId, organizationId, levelId: organizationId, role: 'OWNER', acceptedAt: new Date() },
   });
 
   // Spaces, boards (spread round-robin over the spaces), items, updates.
@@ -136,11 +136,12 @@ export async function seedDataset(prisma: PrismaClient, options: DatasetOptions)
     passwordHash,
   );
   await prisma.$executeRawUnsafe(
-    `INSERT INTO "Membership" ("id", "userId", "organizationId", "spaceId", "role", "levelId")
+    `INSERT INTO "Membership" ("id", "userId", "organizationId", "spaceId", "role", "levelId", "acceptedAt")
      SELECT ${sqlId('membership', 'n')}, ${sqlId('user', 'n')}, $1,
             CASE WHEN n % 2 = 0 THEN ${sqlId('space', `(n % ${spaces} + 1)`)} END,
             (CASE WHEN n % 2 = 0 THEN 'EDITOR' ELSE 'VIEWER' END)::"Role",
-            CASE WHEN n % 2 = 0 THEN ${sqlId('space', `(n % ${spaces} + 1)`)} ELSE $1 END
+            CASE WHEN n % 2 = 0 THEN ${sqlId('space', `(n % ${spaces} + 1)`)} ELSE $1 END,
+            now()
      FROM generate_series(1, ${members}) AS n`,
     organizationId,
   );

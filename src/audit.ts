@@ -8,9 +8,11 @@ export type AuditAction =
   | 'token.regenerated'
   | 'token.revoked'
   | 'token.deleted'
+  | 'member.invited'
   | 'member.added'
   | 'member.updated'
-  | 'member.removed';
+  | 'member.removed'
+  | 'member.declined';
 
 type AuditWriter = { auditEvent: { create(args: { data: Prisma.AuditEventUncheckedCreateInput }): Promise<unknown> } };
 

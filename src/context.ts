@@ -72,7 +72,7 @@ export async function createOpenAccessContext(
   if (!caller) {
     caller = (async () => {
       const user = await deps.prisma.user.findUniqueOrThrow({ where: { id: userId } });
-      const memberships = await deps.prisma.membership.findMany({ where: { userId }, select: { organizationId: true, spaceId: true, role: true } });
+      const memberships = await deps.prisma.membership.findMany({ where: { userId, acceptedAt: { not: null } }, select: { organizationId: true, spaceId: true, role: true } });
       const principal: Principal = { kind: 'session', user, memberships, sessionId: 'open-access', expiresAt: new Date(8.64e15) };
       return { principal, reach: reachOf(principal) };
     })();

@@ -2,7 +2,7 @@
 // with the actor and the target, listed newest first (OWNER only); no secret or password is
 // ever in an audit event or any response.
 import { dataOf, errorCodes, startTestApp, type TestApp } from './helpers/testApp';
-import { addMember, buildWorld, mintToken, signUp, type TestUser, type World } from './helpers/factories';
+import { ACCEPT_INVITATION, addMember, buildWorld, mintToken, signUp, type TestUser, type World } from './helpers/factories';
 
 const AUDIT = `query($id: ID!, $first: Int) {
   organization(id: $id) { auditEvents(first: $first) { edges { node { id action actorName targetId createdAt } } } }
@@ -159,7 +159,7 @@ describe('token changes', () => {
       await t.gql(CREATE, { input: { name: 'too high', role: 'OWNER', spaceId: w.spaceA } }, editor.token), // FORBIDDEN
       await t.gql(CREATE, { input: { name: '', role: 'VIEWER', spaceId: w.spaceA } }, editor.token),
       await t.gql(ADD, { input: { organizationId: w.organizationId, email: newcomer.email, role: 'VIEWER' } }, editor.token),
-      await t.gql(ADD, { input: { organizationId: w.organizationId, email: 'nobody@example.com', role: 'VIEWER' } }, w.owner.token),
+      await t.gql(ADD, { input: { organizationId: w.organizationId, email: 'not an email', role: 'VIEWER' } }, w.owner.token), // BAD_USER_INPUT
       await t.gql(REMOVE, { input: { organizationId: w.organizationId, userId: newcomer.id } }, w.owner.token), // no membership
     ];
     for (const res of refused) expect(errorCodes(res)).toHaveLength(1);
@@ -168,11 +168,18 @@ describe('token changes', () => {
 });
 
 describe('membership changes', () => {
-  it('addMember writes member.added, then member.updated; removeMember writes member.removed, all naming the user', async () => {
+  it('addMember for someone new writes member.invited (naming the invitation, not the account); accepting writes member.added; then member.updated, member.removed, all naming the user', async () => {
     const input = { organizationId: w.organizationId, email: newcomer.email };
-    await expectOneEvent({ action: 'member.added', actorName: 'Owner', targetId: () => newcomer.id }, () =>
-      gqlOk(ADD, { input: { ...input, role: 'VIEWER' } }, w.owner.token),
+    let invitation = '';
+    await expectOneEvent({ action: 'member.invited', actorName: 'Owner', targetId: () => invitation }, async () => {
+      invitation = (await gqlOk(ADD, { input: { ...input, role: 'VIEWER' } }, w.owner.token)).addMember.user.id;
+    });
+    expect(invitation).not.toBe(newcomer.id);
+    // The invitee accepting is the actor of member.added.
+    await expectOneEvent({ action: 'member.added', actorName: 'Nick Newcomer', targetId: () => newcomer.id }, () =>
+      gqlOk(ACCEPT_INVITATION, { id: w.organizationId }, newcomer.token),
     );
+    // A member now: changes apply at once.
     await expectOneEvent({ action: 'member.updated', actorName: 'Owner', targetId: () => newcomer.id }, () =>
       gqlOk(ADD, { input: { ...input, role: 'EDITOR' } }, w.owner.token),
     );
@@ -191,22 +198,27 @@ describe('membership changes', () => {
     );
     const actions = (await auditEvents()).filter((e) => e.targetId === newcomer.id).map((e) => e.action);
     expect(actions).toEqual(['member.removed', 'member.removed', 'member.updated', 'member.added', 'member.updated', 'member.added']);
+    expect((await auditEvents()).filter((e) => e.targetId === invitation).map((e) => e.action)).toEqual(['member.invited']);
   });
 
   it('a SERVICE OWNER token managing members is the actor by its name', async () => {
     const admin = remember(await mintToken(t, w.owner.token, { name: 'HR sync', role: 'OWNER', organizationId: w.organizationId }));
-    await expectOneEvent({ action: 'member.added', actorName: 'HR sync', targetId: () => newcomer.id }, () =>
-      gqlOk(ADD, { input: { organizationId: w.organizationId, email: newcomer.email, role: 'VIEWER' } }, admin.secret),
-    );
-    await expectOneEvent({ action: 'member.removed', actorName: 'HR sync', targetId: () => newcomer.id }, () =>
-      gqlOk(REMOVE, { input: { organizationId: w.organizationId, userId: newcomer.id } }, admin.secret),
+    let invitation = '';
+    await expectOneEvent({ action: 'member.invited', actorName: 'HR sync', targetId: () => invitation }, async () => {
+      invitation = (await gqlOk(ADD, { input: { organizationId: w.organizationId, email: newcomer.email, role: 'VIEWER' } }, admin.secret)).addMember.user.id;
+    });
+    await expectOneEvent({ action: 'member.removed', actorName: 'HR sync', targetId: () => invitation }, () =>
+      gqlOk(REMOVE, { input: { organizationId: w.organizationId, userId: invitation } }, admin.secret),
     );
   });
 
   it('events are written to the organization they happen in', async () => {
+    let invitation = '';
     await expectOneEvent(
-      { action: 'member.added', actorName: 'Stranger', targetId: () => newcomer.id, organizationId: w.otherOrganizationId, reader: w.stranger.token },
-      () => gqlOk(ADD, { input: { organizationId: w.otherOrganizationId, email: newcomer.email, role: 'VIEWER' } }, w.stranger.token),
+      { action: 'member.invited', actorName: 'Stranger', targetId: () => invitation, organizationId: w.otherOrganizationId, reader: w.stranger.token },
+      async () => {
+        invitation = (await gqlOk(ADD, { input: { organizationId: w.otherOrganizationId, email: newcomer.email, role: 'VIEWER' } }, w.stranger.token)).addMember.user.id;
+      },
     );
     expect((await auditEvents()).filter((e) => e.actorName === 'Stranger')).toEqual([]);
   });

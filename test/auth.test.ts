@@ -520,7 +520,7 @@ describe('secrets at rest and in responses', () => {
     dataOf(await t.gql(VIEWER, undefined, minted.secret));
 
     const user = await t.prisma.user.findUniqueOrThrow({ where: { id: owner.id } });
-    expect(user.passwordHash.startsWith('$argon2id$')).toBe(true);
+    expect(user.passwordHash?.startsWith('$argon2id$')).toBe(true);
     const session = await t.prisma.session.findUniqueOrThrow({ where: { publicId: parseToken(owner.token)!.publicId } });
     expect(session.secretHash.startsWith('$argon2id$')).toBe(true);
     for (const id of [minted.apiToken.id, personal.id]) {

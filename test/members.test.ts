@@ -1,11 +1,29 @@
 // Memberships: addMember (organization-wide and per space, changing an existing one's role),
 // removeMember, the OWNER-only members connection, effective roles, and the last-OWNER rule.
+// Invitations: addMember for someone new to the organization makes a pending membership that
+// grants nothing until the invitee accepts it, and answers alike whether an account with that
+// email exists or not (no account enumeration through addMember).
 import { dataOf, errorCodes, startTestApp, type GraphQLResponse, type TestApp } from './helpers/testApp';
-import { createBoard, createOrganization, createSpace, mintToken, signUp, type RoleName, type TestUser } from './helpers/factories';
+import { randomUUID } from 'node:crypto';
+import {
+  ACCEPT_INVITATION,
+  acceptInvitationAs,
+  createBoard,
+  createOrganization,
+  createSpace,
+  mintToken,
+  signUp,
+  type RoleName,
+  type TestUser,
+} from './helpers/factories';
 
-const ADD = `mutation($input: AddMemberInput!) { addMember(input: $input) { role user { id email name } space { id } } }`;
+const ADD = `mutation($input: AddMemberInput!) { addMember(input: $input) { role pending user { id email name } space { id } } }`;
 const REMOVE = `mutation($input: RemoveMemberInput!) { removeMember(input: $input) }`;
 const MEMBERS = `query($id: ID!) { organization(id: $id) { members(first: 100) { edges { node { role user { id } space { id } } } } } }`;
+const MEMBER_NODES = `query($id: ID!) { organization(id: $id) { members(first: 100) { edges { node { role pending user { id email name } space { id } } } } } }`;
+const INVITATIONS = `{ viewer { invitations { organizationId organizationName spaceId spaceName role invitedByName invitedAt } } }`;
+const DECLINE = `mutation($id: ID!) { declineInvitation(organizationId: $id) }`;
+const AUDIT = `query($id: ID!) { organization(id: $id) { auditEvents(first: 100) { edges { node { action actorName targetId } } } } }`;
 const ROLES = `query($org: ID!, $a: ID!, $b: ID!) {
   organization(id: $org) { viewerRole spaces { edges { node { id } } } }
   a: space(id: $a) { viewerRole }
@@ -35,13 +53,16 @@ afterAll(async () => {
   await t?.close();
 });
 
-const add = (token: string, input: { email: string; role: RoleName; spaceId?: string; organizationId?: string }) =>
-  t.gql(ADD, { input: { organizationId, ...input } }, token);
+type AddInput = { email: string; role: RoleName; spaceId?: string; organizationId?: string };
+const add = (token: string, input: AddInput) => t.gql(ADD, { input: { organizationId, ...input } }, token);
 const remove = (token: string, input: { userId: string; spaceId?: string; organizationId?: string }) =>
   t.gql(REMOVE, { input: { organizationId, ...input } }, token);
 
-async function addOk(input: { email: string; role: RoleName; spaceId?: string }, token = owner.token) {
-  return dataOf(await add(token, input)).addMember;
+/** addMember that must succeed; a pending membership of a test user is accepted by them at once. */
+async function addOk(input: AddInput, token = owner.token) {
+  const added = dataOf(await add(token, input)).addMember;
+  const invitee = added.pending ? await acceptInvitationAs(t, input.email, input.organizationId ?? organizationId) : null;
+  return invitee ? { ...added, pending: false, user: invitee } : added;
 }
 
 async function roles(user: TestUser | string) {
@@ -78,7 +99,7 @@ describe('addMember', () => {
     const alice = await signUp(t, 'Alice');
     expect(await roles(alice)).toEqual({ organization: null, a: 'invisible', b: 'invisible' });
     const added = await addOk({ email: alice.email, role: 'VIEWER' });
-    expect(added).toEqual({ role: 'VIEWER', user: { id: alice.id, email: alice.email, name: 'Alice' }, space: null });
+    expect(added).toEqual({ role: 'VIEWER', pending: false, user: { id: alice.id, email: alice.email, name: 'Alice' }, space: null });
     // The same session, next request: the new rights apply.
     expect(await roles(alice)).toEqual({ organization: { role: 'VIEWER', spaces: [spaceA, spaceB] }, a: 'VIEWER', b: 'VIEWER' });
   });
@@ -126,13 +147,6 @@ describe('addMember', () => {
     await addOk({ email: carol.email, role: 'EDITOR' });
     await addOk({ email: carol.email, role: 'VIEWER', spaceId: spaceA });
     expect(await roles(carol)).toEqual({ organization: { role: 'EDITOR', spaces: [spaceA, spaceB] }, a: 'EDITOR', b: 'EDITOR' });
-  });
-
-  it('refuses an unknown email with NOT_FOUND and creates nothing', async () => {
-    const count = await t.prisma.membership.count();
-    expectRefused(await add(owner.token, { email: 'nobody-here@example.com', role: 'VIEWER' }), 'NOT_FOUND', /user/i);
-    expectRefused(await add(owner.token, { email: 'nobody-here@example.com', role: 'VIEWER', spaceId: spaceA }), 'NOT_FOUND');
-    expect(await t.prisma.membership.count()).toBe(count);
   });
 
   it('refuses a space of another organization, and an organization out of reach, with NOT_FOUND', async () => {
@@ -290,14 +304,14 @@ describe('the last organization-wide OWNER', () => {
   it('a space OWNER does not count, and may itself be removed', async () => {
     const spaceId = await createSpace(t, founder.token, org, 'S');
     const spaceOwner = await signUp(t, 'Space Only');
-    dataOf(await add(founder.token, { email: spaceOwner.email, role: 'OWNER', spaceId, organizationId: org }));
+    await addOk({ email: spaceOwner.email, role: 'OWNER', spaceId, organizationId: org }, founder.token);
     expectRefused(await remove(founder.token, { userId: founder.id, organizationId: org }), 'BAD_USER_INPUT');
     expect(dataOf(await remove(founder.token, { userId: spaceOwner.id, spaceId, organizationId: org })).removeMember).toBe(spaceOwner.id);
   });
 
   it('with a second OWNER, one of them may step down; then the other is the last', async () => {
     const second = await signUp(t, 'Second');
-    dataOf(await add(founder.token, { email: second.email, role: 'OWNER', organizationId: org }));
+    await addOk({ email: second.email, role: 'OWNER', organizationId: org }, founder.token);
     expect(dataOf(await add(founder.token, { email: founder.email, role: 'EDITOR', organizationId: org })).addMember.role).toBe('EDITOR');
     expectRefused(await remove(second.token, { userId: second.id, organizationId: org }), 'BAD_USER_INPUT');
     // The founder is an EDITOR now: no longer allowed to manage members.
@@ -310,7 +324,7 @@ describe('the last organization-wide OWNER', () => {
     for (let round = 0; round < 5; round++) {
       const [a, b] = await Promise.all([signUp(t, `Race A${round}`), signUp(t, `Race B${round}`)]);
       const raceOrg = await createOrganization(t, a.token, `Race ${round}`);
-      dataOf(await add(a.token, { email: b.email, role: 'OWNER', organizationId: raceOrg }));
+      await addOk({ email: b.email, role: 'OWNER', organizationId: raceOrg }, a.token);
       const results = await Promise.all([
         remove(a.token, { userId: b.id, organizationId: raceOrg }),
         remove(b.token, { userId: a.id, organizationId: raceOrg }),
@@ -323,5 +337,164 @@ describe('the last organization-wide OWNER', () => {
       expect(outcomes.filter((o) => o === 'ok')).toHaveLength(1);
       expect(['BAD_USER_INPUT', 'NOT_FOUND']).toContain(outcomes.find((o) => o !== 'ok'));
     }
+  });
+});
+
+describe('invitations: addMember for someone new to the organization', () => {
+  const LOG_IN = `mutation($input: LogInInput!) { logIn(input: $input) { token } }`;
+  const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { token user { id name } } }`;
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  const unknownEmail = () => `nobody-${randomUUID().slice(0, 8)}@example.com`;
+
+  async function memberNode(userId: string) {
+    const edges = dataOf(await t.gql(MEMBER_NODES, { id: organizationId }, owner.token)).organization.members.edges;
+    return edges.map((e: any) => e.node).find((n: any) => n.user.id === userId);
+  }
+  async function auditFor(targetId: string) {
+    const edges = dataOf(await t.gql(AUDIT, { id: organizationId }, owner.token)).organization.auditEvents.edges;
+    return edges.map((e: any) => e.node).filter((n: any) => n.targetId === targetId);
+  }
+  const invitations = async (token: string) => dataOf(await t.gql(INVITATIONS, {}, token)).viewer.invitations;
+  /** A response with the email and the invitation's id taken out: what must not differ. */
+  const shape = (value: unknown, email: string, id: string) =>
+    JSON.parse(JSON.stringify(value).split(email).join('<email>').split(id).join('<id>'));
+
+  it('answers alike for a known and an unknown email: response, member list and audit events', async () => {
+    const known = await signUp(t, 'Known Person');
+    const emails = [known.email, unknownEmail()];
+    const views = [];
+    for (const email of emails) {
+      const added = dataOf(await add(owner.token, { email, role: 'VIEWER', spaceId: spaceA })).addMember;
+      const id = added.user.id;
+      expect(id).toMatch(UUID); // not the account's id (a cuid tells when the account was made)
+      expect(id).not.toBe(known.id);
+      views.push(shape({ added, listed: await memberNode(id), audit: await auditFor(id) }, email, id));
+    }
+    expect(views[0]).toEqual({
+      added: { role: 'VIEWER', pending: true, user: { id: '<id>', email: '<email>', name: '<email>' }, space: { id: spaceA } },
+      listed: { role: 'VIEWER', pending: true, user: { id: '<id>', email: '<email>', name: '<email>' }, space: { id: spaceA } },
+      audit: [{ action: 'member.invited', actorName: 'Olive Owner', targetId: '<id>' }],
+    });
+    expect(views[1]).toEqual(views[0]);
+    // Nothing else of the organization names the known account either.
+    const listed = dataOf(await t.gql(MEMBER_NODES, { id: organizationId }, owner.token));
+    expect(JSON.stringify(listed)).not.toContain(known.id);
+    expect(JSON.stringify(listed)).not.toContain('Known Person');
+  });
+
+  it('grants nothing while pending; accepting grants every pending membership of the organization at once', async () => {
+    const invitee = await signUp(t, 'Ivo Invitee');
+    const first = dataOf(await add(owner.token, { email: invitee.email, role: 'VIEWER' })).addMember;
+    // Still new to the organization: a second addMember is another invitation (same invitation id).
+    const second = dataOf(await add(owner.token, { email: invitee.email, role: 'EDITOR', spaceId: spaceA })).addMember;
+    expect([first.pending, second.pending, second.user.id]).toEqual([true, true, first.user.id]);
+    // Pending: the invitee reaches nothing, and cannot act there.
+    expect(await roles(invitee)).toEqual({ organization: null, a: 'invisible', b: 'invisible' });
+    expectRefused(await t.gql(`mutation { createBoard(input: { spaceId: "${spaceA}", name: "x" }) { id } }`, {}, invitee.token), 'NOT_FOUND');
+    const personal = await mintToken(t, invitee.token, { kind: 'PERSONAL' });
+    expect(await roles(personal.secret)).toEqual({ organization: null, a: 'invisible', b: 'invisible' });
+
+    const listed = await invitations(invitee.token);
+    expect(listed).toEqual([
+      { organizationId, organizationName: 'Members Inc', spaceId: null, spaceName: null, role: 'VIEWER', invitedByName: 'Olive Owner', invitedAt: expect.any(String) },
+      { organizationId, organizationName: 'Members Inc', spaceId: spaceA, spaceName: 'Space A', role: 'EDITOR', invitedByName: 'Olive Owner', invitedAt: expect.any(String) },
+    ]);
+    // The invitations are the account's own business: a token scoped or capped below the user's rights may not act on them.
+    const capped = await mintToken(t, invitee.token, { kind: 'PERSONAL', role: 'VIEWER' });
+    expect(errorCodes(await t.gql(INVITATIONS, {}, capped.secret))).toEqual(['FORBIDDEN']);
+    expect(errorCodes(await t.gql(ACCEPT_INVITATION, { id: organizationId }, capped.secret))).toEqual(['FORBIDDEN']);
+    expect(await roles(invitee)).toEqual({ organization: null, a: 'invisible', b: 'invisible' });
+
+    expect(dataOf(await t.gql(ACCEPT_INVITATION, { id: organizationId }, invitee.token)).acceptInvitation).toEqual({ id: organizationId });
+    expect(await roles(invitee)).toEqual({ organization: { role: 'VIEWER', spaces: [spaceA, spaceB] }, a: 'EDITOR', b: 'VIEWER' });
+    expect(await roles(personal.secret)).toEqual({ organization: { role: 'VIEWER', spaces: [spaceA, spaceB] }, a: 'EDITOR', b: 'VIEWER' });
+    expect(await invitations(invitee.token)).toEqual([]);
+    // Now a member: the organization sees who they are.
+    expect(await memberNode(invitee.id)).toEqual({ role: 'VIEWER', pending: false, user: { id: invitee.id, email: invitee.email, name: 'Ivo Invitee' }, space: null });
+    expect(await auditFor(invitee.id)).toEqual([
+      { action: 'member.added', actorName: 'Ivo Invitee', targetId: invitee.id },
+      { action: 'member.added', actorName: 'Ivo Invitee', targetId: invitee.id },
+    ]);
+    // Nothing left to accept; a member's next addMember applies at once.
+    expectRefused(await t.gql(ACCEPT_INVITATION, { id: organizationId }, invitee.token), 'NOT_FOUND', /Invitation/);
+    expect(dataOf(await add(owner.token, { email: invitee.email, role: 'EDITOR', spaceId: spaceB })).addMember).toMatchObject({ pending: false, role: 'EDITOR' });
+    expect((await roles(invitee)).b).toBe('EDITOR');
+  });
+
+  it('declining deletes the pending memberships', async () => {
+    const invitee = await signUp(t, 'Dee Decliner');
+    const ref = dataOf(await add(owner.token, { email: invitee.email, role: 'EDITOR' })).addMember.user.id;
+    expect(dataOf(await t.gql(DECLINE, { id: organizationId }, invitee.token)).declineInvitation).toBe(true);
+    expect(await memberNode(ref)).toBeUndefined();
+    expect(await membershipsOf(invitee.id)).toEqual([]);
+    expect(await invitations(invitee.token)).toEqual([]);
+    expect(await roles(invitee)).toEqual({ organization: null, a: 'invisible', b: 'invisible' });
+    expect(await auditFor(ref)).toEqual([
+      { action: 'member.declined', actorName: 'Dee Decliner', targetId: ref },
+      { action: 'member.invited', actorName: 'Olive Owner', targetId: ref },
+    ]);
+    expectRefused(await t.gql(DECLINE, { id: organizationId }, invitee.token), 'NOT_FOUND');
+    expectRefused(await t.gql(ACCEPT_INVITATION, { id: organizationId }, invitee.token), 'NOT_FOUND');
+  });
+
+  it('an unknown email gets a placeholder: logIn fails like an unknown email, signUp claims it and sees the invitation', async () => {
+    const email = unknownEmail();
+    const ref = dataOf(await add(owner.token, { email, role: 'AGENT', spaceId: spaceB })).addMember.user.id;
+    const users = await t.prisma.user.count();
+
+    const placeholderLogIn = await t.gql(LOG_IN, { input: { email, password: 'any-password-1' } });
+    const unknownLogIn = await t.gql(LOG_IN, { input: { email: unknownEmail(), password: 'any-password-1' } });
+    expect(errorCodes(placeholderLogIn)).toEqual(['UNAUTHENTICATED']);
+    expect(placeholderLogIn.body).toEqual(unknownLogIn.body);
+
+    const claimed = dataOf(await t.gql(SIGN_UP, { input: { email: email.toUpperCase(), password: 'claimer-password', name: 'Cleo Claimer' } })).signUp;
+    expect(await t.prisma.user.count()).toBe(users); // the placeholder became the account
+    expect(claimed.user.name).toBe('Cleo Claimer');
+    // Claimed once: a second sign-up is refused as for any existing account, and logIn works.
+    const again = await t.gql(SIGN_UP, { input: { email, password: 'other-password', name: 'Mallory' } });
+    expectRefused(again, 'BAD_USER_INPUT', /already exists/);
+    dataOf(await t.gql(LOG_IN, { input: { email, password: 'claimer-password' } }));
+
+    expect(await invitations(claimed.token)).toEqual([expect.objectContaining({ organizationId, spaceId: spaceB, role: 'AGENT' })]);
+    expect(await roles(claimed.token)).toEqual({ organization: null, a: 'invisible', b: 'invisible' });
+    dataOf(await t.gql(ACCEPT_INVITATION, { id: organizationId }, claimed.token));
+    expect(await roles(claimed.token)).toEqual({ organization: { role: null, spaces: [spaceB] }, a: 'invisible', b: 'AGENT' });
+    expect(await memberNode(claimed.user.id)).toEqual({
+      role: 'AGENT',
+      pending: false,
+      user: { id: claimed.user.id, email: email.toUpperCase(), name: 'Cleo Claimer' },
+      space: { id: spaceB },
+    });
+    expect(await memberNode(ref)).toBeUndefined();
+  });
+
+  it('an OWNER removes a pending membership by the id it shows (not by the account id)', async () => {
+    const invitee = await signUp(t, 'Rae Removed');
+    const ref = dataOf(await add(owner.token, { email: invitee.email, role: 'VIEWER' })).addMember.user.id;
+    expectRefused(await remove(owner.token, { userId: invitee.id }), 'NOT_FOUND');
+    expect(dataOf(await remove(owner.token, { userId: ref })).removeMember).toBe(ref);
+    expect(await membershipsOf(invitee.id)).toEqual([]);
+    expect(await invitations(invitee.token)).toEqual([]);
+    expect(await auditFor(ref)).toEqual([
+      { action: 'member.removed', actorName: 'Olive Owner', targetId: ref },
+      { action: 'member.invited', actorName: 'Olive Owner', targetId: ref },
+    ]);
+  });
+
+  it('an invited OWNER does not count for the last-OWNER rule until accepted', async () => {
+    const founder = await signUp(t, 'Fay Founder');
+    const org = await createOrganization(t, founder.token, 'Invited owner');
+    const invited = await signUp(t, 'Owen Invited');
+    expect(dataOf(await add(founder.token, { email: invited.email, role: 'OWNER', organizationId: org })).addMember.pending).toBe(true);
+    expectRefused(await add(founder.token, { email: founder.email, role: 'EDITOR', organizationId: org }), 'BAD_USER_INPUT', /at least one organization-wide OWNER/);
+    expectRefused(await remove(founder.token, { userId: founder.id, organizationId: org }), 'BAD_USER_INPUT');
+    dataOf(await t.gql(ACCEPT_INVITATION, { id: org }, invited.token));
+    expect(dataOf(await add(founder.token, { email: founder.email, role: 'EDITOR', organizationId: org })).addMember.role).toBe('EDITOR');
+  });
+
+  it('refuses an email that is not one, and changes nothing', async () => {
+    const count = await t.prisma.membership.count();
+    expectRefused(await add(owner.token, { email: 'not-an-email', role: 'VIEWER' }), 'BAD_USER_INPUT', /email/);
+    expect(await t.prisma.membership.count()).toBe(count);
   });
 });

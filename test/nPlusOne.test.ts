@@ -33,8 +33,8 @@ describe('no N+1: organizations → spaces → boards → items → updates', ()
     await t.prisma.$executeRawUnsafe(
       `INSERT INTO "Organization" (id, name) SELECT 'o' || g, 'o' || g FROM generate_series(0, ${FANOUT - 1}) g`,
     );
-    await t.prisma.$executeRaw`INSERT INTO "Membership" (id, "userId", "organizationId", "levelId", role)
-      SELECT 'm' || id, ${owner.id}, id, id, 'OWNER' FROM "Organization" WHERE id LIKE 'o%'`;
+    await t.prisma.$executeRaw`INSERT INTO "Membership" (id, "userId", "organizationId", "levelId", role, "acceptedAt")
+      SELECT 'm' || id, ${owner.id}, id, id, 'OWNER', now() FROM "Organization" WHERE id LIKE 'o%'`;
     const children = (table: string, columns: string, parent: string, select: string) =>
       t.prisma.$executeRawUnsafe(
         `INSERT INTO "${table}" (id, ${columns}) SELECT p.id || '${table[0].toLowerCase()}' || g, ${select}

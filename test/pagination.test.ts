@@ -201,7 +201,8 @@ const connections: Record<string, Connection> = {
     variables: () => ({ id: organizationId }),
     pick: (d) => d.organization.c,
     key: (n) => n.id,
-    size: () => 1 + MEMBERS + TOKENS + 1, // the founder's and the members' member.added, and token.created events
+    // The founder's member.added, each member's member.invited and member.added (on accepting), token.created events.
+    size: () => 1 + 2 * MEMBERS + TOKENS + 1,
     addRow: async () => {
       // The audit log is append-only in the API: written and deleted in the database.
       const { id } = await t.prisma.auditEvent.create({ data: { organizationId, action: 'test.added', actorName: 'Test' } });

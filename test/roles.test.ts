@@ -249,11 +249,14 @@ const membershipOf = (userId: string, spaceId: string | null) =>
 
 /** Makes sure the victim has no membership at that level (through the API, as the owner). */
 async function withoutVictim(spaceId: string | null) {
-  if (await membershipOf(victim.id, spaceId)) {
+  const membership = await membershipOf(victim.id, spaceId);
+  if (membership) {
+    // A pending membership is named by its invitation's id, as the organization sees it.
+    const userId = membership.acceptedAt ? victim.id : membership.inviteeRef;
     dataOf(
       await t.gql(
         `mutation($input: RemoveMemberInput!) { removeMember(input: $input) }`,
-        { input: { organizationId, userId: victim.id, ...(spaceId && { spaceId }) } },
+        { input: { organizationId, userId, ...(spaceId && { spaceId }) } },
         owner.token,
       ),
     );
@@ -274,13 +277,24 @@ for (const level of ['organization', 'space'] as const) {
     },
     run: (_t, _target, token) =>
       gql(
-        `mutation($input: AddMemberInput!) { addMember(input: $input) { role user { id } space { id } } }`,
+        `mutation($input: AddMemberInput!) { addMember(input: $input) { role pending user { id } space { id } } }`,
         { input: { organizationId, email: victim.email, role: 'AGENT', ...(spaceId() && { spaceId: spaceId() }) } },
         token,
       ),
     succeeded: async (_t, _target, { body }) => {
-      expect(body.data.addMember).toEqual({ role: 'AGENT', user: { id: victim.id }, space: spaceId() && { id: spaceId() } });
-      expect(await membershipOf(victim.id, spaceId())).toMatchObject({ role: 'AGENT' });
+      // New to the organization (no accepted membership at another level): an invitation, shown
+      // by its own id; else in effect at once.
+      const membership = (await membershipOf(victim.id, spaceId()))!;
+      const pending = membership.acceptedAt === null;
+      const accepted = await t.prisma.membership.count({ where: { userId: victim.id, organizationId, acceptedAt: { not: null } } });
+      expect(pending).toBe(accepted === 0);
+      expect(body.data.addMember).toEqual({
+        role: 'AGENT',
+        pending,
+        user: { id: pending ? membership.inviteeRef : victim.id },
+        space: spaceId() && { id: spaceId() },
+      });
+      expect(membership).toMatchObject({ role: 'AGENT' });
     },
   });
 

@@ -37,11 +37,12 @@ type MembershipJson = { organizationId: string; spaceId: string | null; role: Ro
 
 const user = (json: UserJson | null): User | null => (json ? { ...json, createdAt: new Date(json.createdAt) } : null);
 
-// The user as JSON (to_jsonb keeps column names), and the memberships as a JSON array.
+// The user as JSON (to_jsonb keeps column names), and the accepted memberships as a JSON array
+// (a pending one, an invitation, grants nothing).
 const USER_AND_MEMBERSHIPS = `
   to_jsonb(u) AS "userJson",
   COALESCE((SELECT json_agg(json_build_object('organizationId', m."organizationId", 'spaceId', m."spaceId", 'role', m."role"))
-            FROM "Membership" m WHERE m."userId" = u."id"), '[]'::json) AS "membershipsJson"`;
+            FROM "Membership" m WHERE m."userId" = u."id" AND m."acceptedAt" IS NOT NULL), '[]'::json) AS "membershipsJson"`;
 
 // Budgets cannot be multiplied by minting: a token's requests count against every token up its
 // minting chain (src/limits). The chain is followed to a bounded depth.

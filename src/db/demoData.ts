@@ -30,7 +30,7 @@ export async function seedDemoData(prisma: PrismaClient): Promise<DemoData | nul
     });
     const organization = await tx.organization.create({ data: { name: 'Demo Organization' } });
     await tx.membership.create({
-      data: { userId: owner.id, organizationId: organization.id, levelId: organization.id, role: 'OWNER' },
+      data: { userId: owner.id, organizationId: organization.id, levelId: organization.id, role: 'OWNER', acceptedAt: new Date() },
     });
     const space = await tx.space.create({ data: { name: 'Engineering', organizationId: organization.id } });
     const boardNames = { Roadmap: ['Ship v1', 'Write the docs'], Bugs: ['Login page typo', 'Slow board load', 'Flaky CI job'] };

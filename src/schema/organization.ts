@@ -1,11 +1,13 @@
 // Organizations and their memberships: queries, createOrganization, addMember, removeMember.
+import { randomUUID } from 'node:crypto';
 import { queryFromInfo } from '@pothos/plugin-prisma';
-import { principalUser } from '../auth/principal';
+import { actorName, principalUser } from '../auth/principal';
+import { grantsFromMemberships } from '../auth/reach';
 import { requiredRole, type Role } from '../auth/roles';
 import { recordAudit } from '../audit';
 import type { Context } from '../context';
 import { badInput, notFound } from '../errors';
-import type { Prisma } from '../generated/prisma/client';
+import type { Membership as MembershipRow, Prisma, User as UserRow } from '../generated/prisma/client';
 import { ApiToken, ApiTokenConnection, ApiTokenFilter, apiTokenFilterWhere } from './apiToken';
 import { AuditEvent, AuditEventConnection } from './audit';
 import { findVisible, locate, requireRoleOn } from './authorize';
@@ -13,6 +15,7 @@ import { builder } from './builder';
 import { RoleEnum } from './enums';
 import { connectionOf, newestFirst, oldestFirst, pageQuery, relationPageQuery, withSortKey } from './pagination';
 import { Space, SpaceConnection } from './space';
+import { User, Viewer } from './user';
 import { emailKey, idSchema, nameSchema, textSchema } from './validation';
 
 const ORGANIZATIONS = oldestFirst('Query.organizations');
@@ -92,11 +95,29 @@ export const OrganizationConnection = builder.connectionObject({ type: Organizat
 
 export const Membership = builder.prismaObject('Membership', {
   fields: (t) => ({
-    user: t.relation('user'),
+    user: t.field({
+      type: User,
+      select: { user: true, acceptedAt: true, inviteeRef: true, invitedEmail: true },
+      description:
+        'While pending, the user reads as the invitation: an id of the invitation (for removeMember), the email ' +
+        'as given, and that email as the name, whether an account with that email existed or not.',
+      resolve: (m) => (m.acceptedAt ? m.user : pendingInvitee(m)),
+    }),
     role: t.expose('role', { type: RoleEnum }),
     space: t.relation('space', { nullable: true, description: 'null: organization-wide membership' }),
+    pending: t.boolean({
+      select: { acceptedAt: true },
+      description: 'An invitation not accepted yet: it grants nothing.',
+      resolve: (m) => m.acceptedAt === null,
+    }),
   }),
 });
+
+/** What an organization sees of a pending invitee: nothing that tells whether the account existed before. */
+function pendingInvitee(m: { user: UserRow; inviteeRef: string | null; invitedEmail: string | null }): UserRow {
+  const email = m.invitedEmail ?? '';
+  return { ...m.user, id: m.inviteeRef ?? '', email, name: email };
+}
 
 export const MembershipConnection = builder.connectionObject({ type: Membership, name: 'MembershipConnection' });
 
@@ -131,7 +152,11 @@ const CreateOrganizationInput = builder.inputType('CreateOrganizationInput', {
 const AddMemberInput = builder.inputType('AddMemberInput', {
   fields: (t) => ({
     organizationId: t.id({ required: true, validate: idSchema }),
-    email: t.string({ required: true, validate: textSchema('The email address').max(254).transform(emailKey) }),
+    email: t.string({
+      required: true,
+      // A well-formed email: an invitation to anything else would make a placeholder no one can claim.
+      validate: textSchema('The email address').trim().max(254, 'The email address is too long.').email('Not a valid email address.').transform(emailKey),
+    }),
     role: t.field({ type: RoleEnum, required: true }),
     spaceId: t.id({ description: 'Set for a membership of one space; omit for organization-wide.', validate: idSchema.nullish() }),
   }),
@@ -162,14 +187,33 @@ async function lockMemberships(tx: Prisma.TransactionClient, organizationId: str
   await tx.$queryRaw`SELECT id FROM "Organization" WHERE id = ${organizationId} FOR UPDATE`;
 }
 
-/** An organization keeps at least one organization-wide OWNER. */
+/**
+ * The caller's pending memberships of the organization, answered (accepted or declined) by
+ * `answer` under the organization's membership lock; NOT_FOUND when there are none.
+ */
+async function answerInvitation(
+  ctx: Context,
+  organizationId: string,
+  answer: (tx: Prisma.TransactionClient, pending: MembershipRow[], userId: string) => Promise<void>,
+): Promise<MembershipRow[]> {
+  const userId = principalUser(ctx.principal)!.id;
+  return ctx.prisma.$transaction(async (tx) => {
+    await lockMemberships(tx, organizationId);
+    const pending = await tx.membership.findMany({ where: { userId, organizationId, acceptedAt: null } });
+    if (pending.length === 0) throw notFound('Invitation');
+    await answer(tx, pending, userId);
+    return pending;
+  });
+}
+
+/** An organization keeps at least one organization-wide OWNER (an invited one does not count until accepted). */
 async function assertNotLastOwner(
   tx: Prisma.TransactionClient,
-  membership: { organizationId: string; spaceId: string | null; role: Role; id: string },
+  membership: { organizationId: string; spaceId: string | null; role: Role; id: string; acceptedAt: Date | null },
 ) {
-  if (membership.spaceId != null || membership.role !== 'OWNER') return;
+  if (membership.spaceId != null || membership.role !== 'OWNER' || !membership.acceptedAt) return;
   const otherOwners = await tx.membership.count({
-    where: { organizationId: membership.organizationId, spaceId: null, role: 'OWNER', id: { not: membership.id } },
+    where: { organizationId: membership.organizationId, spaceId: null, role: 'OWNER', acceptedAt: { not: null }, id: { not: membership.id } },
   });
   if (otherOwners === 0) throw badInput('An organization needs at least one organization-wide OWNER: add another first.');
 }
@@ -185,7 +229,7 @@ builder.mutationFields((t) => ({
       const organization = await ctx.prisma.$transaction(async (tx) => {
         const created = await tx.organization.create({ ...query, data: { name: input.name } });
         await tx.membership.create({
-          data: { userId: user.id, organizationId: created.id, levelId: created.id, role: 'OWNER' },
+          data: { userId: user.id, organizationId: created.id, levelId: created.id, role: 'OWNER', acceptedAt: new Date() },
         });
         await recordAudit(tx, ctx.principal, { action: 'member.added', organizationId: created.id, targetId: user.id });
         return created;
@@ -196,36 +240,70 @@ builder.mutationFields((t) => ({
   }),
   addMember: t.prismaField({
     type: 'Membership',
-    description: 'Adds a membership, or changes the role of an existing one at that level.',
+    description:
+      'Invites a person new to the organization (a pending membership, whether or not an account with that ' +
+      'email exists: the answer is the same either way); for a member of the organization, adds a membership ' +
+      'or changes the role of an existing one at that level at once.',
     args: { input: t.arg({ type: AddMemberInput, required: true }) },
     authScopes: requireRoleOn('addMember', 'Organization or space', ({ input }, ctx) => membershipPlace(ctx, input)),
     resolve: async (query, _root, { input }, ctx) => {
       const place = (await membershipPlace(ctx, input))!;
-      const user = await ctx.prisma.user.findUnique({ where: { emailKey: input.email } });
-      if (!user) throw notFound('A user with that email address');
+      const organizationId = place.organizationId;
       const spaceId = place.spaceId ?? null;
-      const levelId = spaceId ?? place.organizationId;
+      const levelId = spaceId ?? organizationId;
       return ctx.prisma.$transaction(async (tx) => {
-        await lockMemberships(tx, place.organizationId);
-        const existing = await tx.membership.findUnique({ where: { userId_levelId: { userId: user.id, levelId } } });
+        await lockMemberships(tx, organizationId);
+        // Known email or not, the same statements run (one upsert: a row is read, then one is
+        // written, the same-value update standing for the insert), so neither the answer nor its
+        // time tells whether an account exists. An unknown email gets a placeholder account.
+        const invitee = await tx.user.upsert({
+          where: { emailKey: input.email },
+          create: { email: input.email, emailKey: input.email, name: input.email, passwordHash: null },
+          update: { emailKey: input.email },
+          select: { id: true },
+        });
+        const inOrganization = await tx.membership.findMany({ where: { userId: invitee.id, organizationId } });
+        const existing = inOrganization.find((m) => m.levelId === levelId);
+
+        if (!inOrganization.some((m) => m.acceptedAt)) {
+          // New to the organization: an invitation, granting nothing until accepted.
+          const inviteeRef = inOrganization[0]?.inviteeRef ?? randomUUID();
+          const invitation = { role: input.role, invitedEmail: input.email, invitedByName: actorName(ctx.principal) };
+          const membership = existing
+            ? await tx.membership.update({ ...query, where: { id: existing.id }, data: invitation })
+            : await tx.membership.create({
+                ...query,
+                data: { ...invitation, userId: invitee.id, organizationId, spaceId, levelId, inviteeRef },
+              });
+          await recordAudit(tx, ctx.principal, { action: 'member.invited', organizationId, targetId: inviteeRef });
+          return membership;
+        }
+
+        // Already in the organization: applies at once.
         if (existing && input.role !== 'OWNER') await assertNotLastOwner(tx, existing);
         const membership = existing
-          ? await tx.membership.update({ ...query, where: { id: existing.id }, data: { role: input.role } })
+          ? await tx.membership.update({
+              ...query,
+              where: { id: existing.id },
+              data: { role: input.role, acceptedAt: existing.acceptedAt ?? new Date() },
+            })
           : await tx.membership.create({
               ...query,
-              data: { userId: user.id, organizationId: place.organizationId, spaceId, levelId, role: input.role },
+              data: { userId: invitee.id, organizationId, spaceId, levelId, role: input.role, acceptedAt: new Date() },
             });
         await recordAudit(tx, ctx.principal, {
-          action: existing ? 'member.updated' : 'member.added',
-          organizationId: place.organizationId,
-          targetId: user.id,
+          action: existing?.acceptedAt ? 'member.updated' : 'member.added',
+          organizationId,
+          targetId: invitee.id,
         });
         return membership;
       });
     },
   }),
   removeMember: t.id({
-    description: "Removes the user's membership at that level; returns the user's id.",
+    description:
+      "Removes the user's membership at that level; returns the id given. A pending membership (an invitation) " +
+      'is named by the id its Membership.user shows while pending.',
     args: { input: t.arg({ type: RemoveMemberInput, required: true }) },
     authScopes: requireRoleOn('removeMember', 'Organization or space', ({ input }, ctx) => membershipPlace(ctx, input)),
     resolve: async (_root, { input }, ctx) => {
@@ -234,7 +312,10 @@ builder.mutationFields((t) => ({
       await ctx.prisma.$transaction(async (tx) => {
         await lockMemberships(tx, place.organizationId);
         const levelId = place.spaceId ?? place.organizationId;
-        const existing = await tx.membership.findUnique({ where: { userId_levelId: { userId, levelId } } });
+        // A pending membership is named by its invitation's id (Membership.user.id while pending).
+        const existing = await tx.membership.findFirst({
+          where: { levelId, OR: [{ userId, acceptedAt: { not: null } }, { inviteeRef: userId, acceptedAt: null }] },
+        });
         if (!existing) throw notFound('Membership');
         await assertNotLastOwner(tx, existing);
         await tx.membership.delete({ where: { id: existing.id } });
@@ -243,4 +324,63 @@ builder.mutationFields((t) => ({
       return userId;
     },
   }),
+  acceptInvitation: t.prismaField({
+    type: 'Organization',
+    description: "Accepts all of the caller's pending memberships of the organization at once; returns the organization.",
+    authScopes: { unrestrictedUser: true },
+    args: { organizationId: t.arg.id({ required: true, validate: idSchema }) },
+    resolve: async (query, _root, args, ctx) => {
+      const organizationId = String(args.organizationId);
+      const accepted = await answerInvitation(ctx, organizationId, async (tx, pending, userId) => {
+        await tx.membership.updateMany({ where: { id: { in: pending.map((m) => m.id) } }, data: { acceptedAt: new Date() } });
+        for (const _ of pending) await recordAudit(tx, ctx.principal, { action: 'member.added', organizationId, targetId: userId });
+      });
+      // In effect from this very request on, as createOrganization's membership is.
+      for (const grant of grantsFromMemberships(accepted)) ctx.reach.add(grant);
+      return ctx.prisma.organization.findUniqueOrThrow({ ...query, where: { id: organizationId } });
+    },
+  }),
+  declineInvitation: t.boolean({
+    description: "Declines (deletes) all of the caller's pending memberships of the organization.",
+    authScopes: { unrestrictedUser: true },
+    args: { organizationId: t.arg.id({ required: true, validate: idSchema }) },
+    resolve: async (_root, args, ctx) => {
+      const organizationId = String(args.organizationId);
+      await answerInvitation(ctx, organizationId, async (tx, pending) => {
+        await tx.membership.deleteMany({ where: { id: { in: pending.map((m) => m.id) } } });
+        // Named as the organization saw the invitation.
+        await recordAudit(tx, ctx.principal, { action: 'member.declined', organizationId, targetId: pending[0].inviteeRef! });
+      });
+      return true;
+    },
+  }),
 }));
+
+type InvitationRow = Prisma.MembershipGetPayload<{ include: { organization: true; space: true } }>;
+
+const Invitation = builder.objectRef<InvitationRow>('Invitation').implement({
+  description: 'A pending membership of the viewer: it grants nothing until accepted (acceptInvitation).',
+  fields: (t) => ({
+    organizationId: t.exposeID('organizationId'),
+    organizationName: t.string({ resolve: (m) => m.organization.name }),
+    spaceId: t.exposeID('spaceId', { nullable: true }),
+    spaceName: t.string({ nullable: true, resolve: (m) => m.space?.name ?? null }),
+    role: t.expose('role', { type: RoleEnum }),
+    invitedByName: t.string({ resolve: (m) => m.invitedByName ?? '' }),
+    invitedAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.objectField(Viewer, 'invitations', (t) =>
+  t.field({
+    type: [Invitation],
+    description: "The viewer's pending memberships, oldest first (a session or a PERSONAL token with the user's full rights).",
+    authScopes: { unrestrictedUser: true },
+    resolve: (_viewer, _args, ctx) =>
+      ctx.prisma.membership.findMany({
+        where: { userId: principalUser(ctx.principal)!.id, acceptedAt: null },
+        include: { organization: true, space: true },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      }),
+  }),
+);

@@ -91,12 +91,14 @@ builder.mutationFields((t) => ({
       const spaceId = String(id);
       await ctx.prisma.$transaction(async (tx) => {
         // What the cascade removes is audited like any other removal.
-        const memberships = await tx.membership.findMany({ where: { spaceId }, select: { userId: true } });
+        const memberships = await tx.membership.findMany({ where: { spaceId }, select: { userId: true, acceptedAt: true, inviteeRef: true } });
         const tokens = await tx.apiToken.findMany({ where: { spaceId }, select: { id: true } });
         const space = await tx.space.delete({ where: { id: spaceId } });
         const organizationId = space.organizationId;
-        for (const { userId } of memberships) {
-          await recordAudit(tx, ctx.principal, { action: 'member.removed', organizationId, targetId: userId });
+        for (const m of memberships) {
+          // A pending membership is named as the organization saw it: by its invitation's id.
+          const targetId = m.acceptedAt ? m.userId : (m.inviteeRef ?? m.userId);
+          await recordAudit(tx, ctx.principal, { action: 'member.removed', organizationId, targetId });
         }
         for (const token of tokens) {
           await recordAudit(tx, ctx.principal, { action: 'token.deleted', organizationId, targetId: token.id });

@@ -1,10 +1,10 @@
 // Users, accounts (signUp, logIn) and the viewer.
-import { issueToken } from '../auth/issueToken';
+import { type IssuedToken, issueToken } from '../auth/issueToken';
 import { MIN_PASSWORD_LENGTH, hashSecret, verifyAgainstDummy, verifySecret } from '../auth/password';
 import { principalToken, principalUser } from '../auth/principal';
 import { SESSION_TOKEN_PREFIX } from '../auth/tokenFormat';
 import { badInput, unauthenticated } from '../errors';
-import type { User as UserRow } from '../generated/prisma/client';
+import type { PrismaClient, User as UserRow } from '../generated/prisma/client';
 import { builder } from './builder';
 import { emailKey, nameSchema, textSchema } from './validation';
 import { z } from 'zod';
@@ -17,7 +17,7 @@ export const User = builder.prismaObject('User', {
   }),
 });
 
-const Viewer = builder.objectRef<{ kind: 'viewer' }>('Viewer').implement({
+export const Viewer = builder.objectRef<{ kind: 'viewer' }>('Viewer').implement({
   description: 'Who is calling: the user (null for a SERVICE token) and the token used.',
   fields: (t) => ({
     user: t.field({ type: User, nullable: true, resolve: (_v, _a, ctx) => principalUser(ctx.principal) }),
@@ -71,14 +71,22 @@ const LogInInput = builder.inputType('LogInInput', {
   }),
 });
 
-async function startSession(ctx: { prisma: import('../generated/prisma/client').PrismaClient; config: { sessionTtlSeconds: number } }, user: UserRow) {
+type SessionContext = { config: { sessionTtlSeconds: number } };
+
+const sessionRow = (ctx: SessionContext, user: { id: string }, issued: IssuedToken) => ({
+  publicId: issued.publicId,
+  secretHash: issued.secretHash,
+  userId: user.id,
+  expiresAt: new Date(Date.now() + ctx.config.sessionTtlSeconds * 1000),
+});
+
+async function startSession(ctx: SessionContext & { prisma: PrismaClient }, user: UserRow) {
   const issued = await issueToken(SESSION_TOKEN_PREFIX);
-  const expiresAt = new Date(Date.now() + ctx.config.sessionTtlSeconds * 1000);
-  await ctx.prisma.session.create({
-    data: { publicId: issued.publicId, secretHash: issued.secretHash, userId: user.id, expiresAt },
-  });
-  return { user, token: issued.token, expiresAt };
+  const session = await ctx.prisma.session.create({ data: sessionRow(ctx, user, issued) });
+  return { user, token: issued.token, expiresAt: session.expiresAt };
 }
+
+const ALREADY_EXISTS = 'An account with this email address already exists.';
 
 builder.mutationFields((t) => ({
   signUp: t.field({
@@ -88,16 +96,29 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => {
       await ctx.limiter?.signUpAttempt(ctx.clientAddress);
       const key = emailKey(input.email);
-      const existing = await ctx.prisma.user.findUnique({ where: { emailKey: key } });
-      if (existing) throw badInput('An account with this email address already exists.');
-      const passwordHash = await hashSecret(input.password);
-      const user = await ctx.prisma.user
-        .create({ data: { email: input.email, emailKey: key, name: input.name, passwordHash } })
+      // Timing: an existing email is refused in the time a new account takes
+      // (test/accountTiming.test.ts). Both argon2id hashes (the password's and the session
+      // secret's, side by side on libuv's pool) are spent before looking at the email, and every
+      // case sends the same statements in one transaction: the upsert (a read, then an insert
+      // or a same-value update), the claim of a placeholder (matching nothing unless there is
+      // one), the session's insert. A refusal then rolls all of it back.
+      const [passwordHash, issued] = await Promise.all([hashSecret(input.password), issueToken(SESSION_TOKEN_PREFIX)]);
+      const data = { email: input.email, name: input.name, passwordHash };
+      const { user, session } = await ctx.prisma
+        .$transaction(async (tx) => {
+          const found = await tx.user.upsert({ where: { emailKey: key }, create: { ...data, emailKey: key }, update: { emailKey: key } });
+          // An invitation's placeholder (see addMember) is claimed: it becomes this account.
+          await tx.user.updateMany({ where: { id: found.id, passwordHash: null }, data });
+          const session = await tx.session.create({ data: sessionRow(ctx, found, issued) });
+          // The upsert made this account (it holds this request's hash), or found a placeholder.
+          if (found.passwordHash !== passwordHash && found.passwordHash !== null) throw badInput(ALREADY_EXISTS);
+          return { user: { ...found, ...data }, session };
+        })
         .catch((error: { code?: string }) => {
-          if (error.code === 'P2002') throw badInput('An account with this email address already exists.');
+          if (error.code === 'P2002') throw badInput(ALREADY_EXISTS);
           throw error;
         });
-      return startSession(ctx, user);
+      return { user, token: issued.token, expiresAt: session.expiresAt };
     },
   }),
   logIn: t.field({
@@ -109,10 +130,33 @@ builder.mutationFields((t) => ({
       const attempt = await ctx.limiter?.logInAttempt(ctx.clientAddress, input.email);
       const user = await ctx.prisma.user.findUnique({ where: { emailKey: input.email } });
       // Unknown email and wrong password fail alike, in about the same time.
-      const ok = user ? await verifySecret(user.passwordHash, input.password) : await verifyAgainstDummy(input.password);
+      // An invitation's placeholder (no password yet) fails like an unknown email.
+      const ok = user?.passwordHash ? await verifySecret(user.passwordHash, input.password) : await verifyAgainstDummy(input.password);
       if (!user || !ok) throw unauthenticated('Wrong email or password.');
       await attempt?.succeeded();
       return startSession(ctx, user);
+    },
+  }),
+  logOut: t.boolean({
+    description: 'Ends the calling session at once, on every instance: its token is refused from the next request on.',
+    resolve: async (_root, _args, ctx) => {
+      if (ctx.principal.kind !== 'session') {
+        throw badInput('logOut ends a session; to stop an API token, revoke it (revokeApiToken).');
+      }
+      // Every request reads its Session row (credentialLookup.ts): once deleted, the token is refused.
+      await ctx.prisma.session.deleteMany({ where: { id: ctx.principal.sessionId } });
+      return true;
+    },
+  }),
+  logOutEverywhere: t.int({
+    description:
+      "Ends every session of the caller's account (this one too) and returns how many; API tokens are not touched. " +
+      'Needs a session or a PERSONAL token with no scope and no cap below OWNER.',
+    authScopes: { unrestrictedUser: true },
+    resolve: async (_root, _args, ctx) => {
+      const user = principalUser(ctx.principal)!;
+      const { count } = await ctx.prisma.session.deleteMany({ where: { userId: user.id } });
+      return count;
     },
   }),
 }));

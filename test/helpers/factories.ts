@@ -13,6 +13,12 @@ export interface TestUser {
   token: string;
 }
 
+/**
+ * Each test user's id and session, by email: addMember below accepts the invitation as the
+ * invitee when it knows them (an addMember for someone new to the organization is pending).
+ */
+const signedUp = new Map<string, { id: string; email: string; name: string; token: string }>();
+
 export async function signUp(t: TestApp, name = 'User'): Promise<TestUser> {
   const email = `${name.toLowerCase().replace(/\W+/g, '-')}-${randomUUID().slice(0, 8)}@example.com`;
   const password = `pw-${randomUUID()}`;
@@ -22,6 +28,7 @@ export async function signUp(t: TestApp, name = 'User'): Promise<TestUser> {
       { input: { email, password, name } },
     ),
   );
+  signedUp.set(email.toLowerCase(), { ...data.signUp.user, token: data.signUp.token });
   return { ...data.signUp.user, password, token: data.signUp.token };
 }
 
@@ -61,18 +68,38 @@ export async function createItem(t: TestApp, token: string, boardId: string, nam
   return data.createItem.id;
 }
 
+export const ACCEPT_INVITATION = `mutation($id: ID!) { acceptInvitation(organizationId: $id) { id } }`;
+
+/**
+ * The invitee (a user signed up above, by email) accepts their invitations to the
+ * organization; returns the user, or null when the email is not one of theirs.
+ */
+export async function acceptInvitationAs(t: TestApp, email: string, organizationId: string) {
+  const invitee = signedUp.get(email.trim().toLowerCase());
+  if (!invitee) return null;
+  dataOf(await t.gql(ACCEPT_INVITATION, { id: organizationId }, invitee.token));
+  return { id: invitee.id, email: invitee.email, name: invitee.name };
+}
+
+/**
+ * addMember as an OWNER; when the membership is pending (the invitee is new to the
+ * organization) and the invitee is a user signed up above, they accept it at once, so the
+ * membership is in effect as the test expects. Returns the membership as then seen.
+ */
 export async function addMember(
   t: TestApp,
   token: string,
   input: { organizationId: string; email: string; role: RoleName; spaceId?: string },
 ) {
-  return dataOf(
+  const added = dataOf(
     await t.gql(
-      `mutation($input: AddMemberInput!) { addMember(input: $input) { role user { id } space { id } } }`,
+      `mutation($input: AddMemberInput!) { addMember(input: $input) { role pending user { id } space { id } } }`,
       { input },
       token,
     ),
   ).addMember;
+  const invitee = added.pending ? await acceptInvitationAs(t, input.email, input.organizationId) : null;
+  return invitee ? { ...added, pending: false, user: { id: invitee.id } } : added;
 }
 
 export interface MintedToken {
