@@ -5,7 +5,7 @@
 // the database has dropped what it changed, even one on a slow link; an instance that does not
 // answer is cut off; an instance that cannot listen answers nothing from its cache.
 import { Client } from 'pg';
-import { createBoard, createOrganization, createSpace, mintToken, signUp, type MintedToken, type TestUser } from './helpers/factories';
+import { addMember, createBoard, createOrganization, createSpace, mintToken, signUp, type MintedToken, type TestUser } from './helpers/factories';
 import { serveSecondInstance, timedPost } from './helpers/liveServer';
 import { TcpProxy } from './helpers/tcpProxy';
 import { dataOf, errorCodes, startTestApp, type TestApp } from './helpers/testApp';
@@ -84,7 +84,7 @@ describe('one instance', () => {
 
   test('a membership change empties it too: a PERSONAL token loses the organization on its next request', async () => {
     const member = await signUp(t, 'Member');
-    dataOf(await t.gql(`mutation($input: AddMemberInput!) { addMember(input: $input) { role } }`, { input: { organizationId, email: member.email, role: 'VIEWER' } }, owner.token));
+    await addMember(t, owner.token, { organizationId, email: member.email, role: 'VIEWER' }); // invited, and accepted
     const personal = await mintToken(t, member.token, { kind: 'PERSONAL' });
     await credentialReads(personal.secret);
     expect(ok((await credentialReads(personal.secret)).res)).toBe(true);
