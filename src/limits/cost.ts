@@ -118,9 +118,12 @@ export function operationCost(
 ): number | null {
   let costs = costsByDocument.get(document);
   if (!costs) costsByDocument.set(document, (costs = new Map()));
+  // Only numbers and booleans weigh in this schema (`first`/`last`, `@skip`/`@include`): ids,
+  // cursors and other strings are left out of the key, so a query sent for one board after another
+  // is estimated once.
   let key: string;
   try {
-    key = JSON.stringify([operationName ?? null, variables ?? {}]);
+    key = `${operationName ?? ''}\n${JSON.stringify(variables ?? {}, (name, value) => (name !== '' && typeof value === 'string' ? 0 : value))}`;
   } catch {
     return null; // variables nested too deep to serialize: execution refuses them
   }

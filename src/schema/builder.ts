@@ -78,7 +78,8 @@ export const builder = new SchemaBuilder<{
       role: ({ place, role }) => roleAtLeast(ctx.reach.roleAt(place), role),
       readToken: (token) => readsToken(ctx.principal, ctx.reach, token),
     }),
-    cacheKey: (value) => JSON.stringify(value),
+    // Per scope: a place (the common case, once per node of a page) by its ids, anything else whole.
+    cacheKey: (value) => (isPlace(value) ? `${value.organizationId}/${value.spaceId ?? ''}/${value.boardId ?? ''}` : JSON.stringify(value)),
     unauthorizedError: (_parent, ctx, _info, result) => {
       if (ctx.principal.kind === 'anonymous') return unauthenticated();
       const failure = roleFailure(result.failure as ScopeFailure);
@@ -90,6 +91,12 @@ export const builder = new SchemaBuilder<{
     },
   },
 });
+
+function isPlace(value: unknown): value is Place {
+  if (typeof value !== 'object' || value === null) return false;
+  const keys = Object.keys(value);
+  return typeof (value as Place).organizationId === 'string' && keys.every((key) => key === 'organizationId' || key === 'spaceId' || key === 'boardId');
+}
 
 type ScopeFailure = { kind?: string; scope?: string; parameter?: unknown; failures?: ScopeFailure[] };
 

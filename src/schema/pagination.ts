@@ -170,14 +170,24 @@ export function connectionOf<Node extends SortKey>(order: ConnectionOrder, args:
   const more = rows.length > size;
   const nodes = rows.slice(0, size);
   if (backward) nodes.reverse();
-  const edges = nodes.map((node) => ({ cursor: encodeCursor(order, node), node: node as Node }));
+  // Cursors are encoded only when a client asks for them (most pages are read without).
+  const edges = nodes.map((node) => ({
+    get cursor() {
+      return encodeCursor(order, node);
+    },
+    node: node as Node,
+  }));
   return {
     edges,
     pageInfo: {
       hasNextPage: backward ? args.before != null : more,
       hasPreviousPage: backward ? more : args.after != null,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges[edges.length - 1]?.cursor ?? null,
+      get startCursor() {
+        return edges[0]?.cursor ?? null;
+      },
+      get endCursor() {
+        return edges[edges.length - 1]?.cursor ?? null;
+      },
     },
   };
 }
