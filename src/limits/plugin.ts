@@ -7,6 +7,7 @@
 // RateLimit-* headers.
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { setResponseHeaders } from '../server/responseHeaders';
 import type { Context } from '../context';
 import { isGraphiQLRequest } from '../server/graphiql';
 import { budgetHeaders, type AbuseLimiter, type BudgetCharge } from './abuseLimiter';
@@ -62,17 +63,9 @@ export function abuseLimitsPlugin(limiter: AbuseLimiter): Plugin<Record<string, 
         },
       };
     },
-    onResponse({ request, response, setResponse, fetchAPI }) {
-      const charge = charges.get(request);
-      if (!charge) return;
-      const headers = budgetHeaders(charge);
-      try {
-        for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
-      } catch {
-        const copy = new fetchAPI.Headers(response.headers);
-        for (const [name, value] of Object.entries(headers)) copy.set(name, value);
-        setResponse(new fetchAPI.Response(response.body, { status: response.status, statusText: response.statusText, headers: copy }));
-      }
+    onResponse(payload) {
+      const charge = charges.get(payload.request);
+      if (charge) setResponseHeaders(payload, budgetHeaders(charge));
     },
   };
 }

@@ -4,6 +4,7 @@
 // policy that forbids everything (framing included) unless the response brings its own
 // (GraphiQL's page, src/server/graphiql.ts).
 import type { Plugin } from 'graphql-yoga';
+import { setResponseHeaders } from './responseHeaders';
 
 const EVERY_RESPONSE: Record<string, string> = {
   'Cache-Control': 'no-store',
@@ -14,17 +15,10 @@ const DEFAULT_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'no
 
 export function securityHeadersPlugin(): Plugin {
   return {
-    onResponse({ response, setResponse, fetchAPI }) {
+    onResponse(payload) {
       const headers: Record<string, string> = { ...EVERY_RESPONSE };
-      if (!response.headers.has('Content-Security-Policy')) headers['Content-Security-Policy'] = DEFAULT_CONTENT_SECURITY_POLICY;
-      try {
-        for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
-      } catch {
-        // A response with immutable headers: answer with a copy.
-        const copy = new fetchAPI.Headers(response.headers);
-        for (const [name, value] of Object.entries(headers)) copy.set(name, value);
-        setResponse(new fetchAPI.Response(response.body, { status: response.status, statusText: response.statusText, headers: copy }));
-      }
+      if (!payload.response.headers.has('Content-Security-Policy')) headers['Content-Security-Policy'] = DEFAULT_CONTENT_SECURITY_POLICY;
+      setResponseHeaders(payload, headers);
     },
   };
 }
