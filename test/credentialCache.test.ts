@@ -42,6 +42,7 @@ async function credentialReads(secret: string) {
   return { reads: statements.filter(isCredentialRead).length, res };
 }
 
+const firstSpace = async () => (await t.prisma.space.findFirstOrThrow({ where: { organizationId } })).id;
 const ok = (res: { status: number; body: any }) => res.status === 200 && res.body.data?.board?.id === boardId;
 
 describe('one instance', () => {
@@ -91,6 +92,14 @@ describe('one instance', () => {
     dataOf(await t.gql(`mutation($input: RemoveMemberInput!) { removeMember(input: $input) }`, { input: { organizationId, userId: member.id } }, owner.token));
     const { res } = await credentialReads(personal.secret);
     expect([res.status, res.body.data.board]).toEqual([200, null]);
+  });
+
+  test('changes that touch no credential leave the cache alone: a signUp, a new item', async () => {
+    await credentialReads(token.secret);
+    expect((await credentialReads(token.secret)).reads).toBe(0);
+    await signUp(t, 'Newcomer');
+    await t.gql('mutation($input: CreateBoardInput!) { createBoard(input: $input) { id } }', { input: { spaceId: await firstSpace(), name: 'Unrelated' } }, owner.token);
+    expect((await credentialReads(token.secret)).reads).toBe(0);
   });
 
   test('CREDENTIAL_CACHE_SIZE=0: every request reads its credential', async () => {

@@ -33,5 +33,10 @@ CREATE TRIGGER "Membership_credentials_changed" AFTER INSERT OR UPDATE OR DELETE
   EXECUTE FUNCTION "portcullis_credentials_changed"();
 CREATE TRIGGER "Session_credentials_changed" AFTER UPDATE OR DELETE ON "Session" FOR EACH STATEMENT
   EXECUTE FUNCTION "portcullis_credentials_changed"();
-CREATE TRIGGER "User_credentials_changed" AFTER UPDATE OR DELETE ON "User" FOR EACH STATEMENT
+-- Per row, and only for a real change: signUp's same-value upsert and its claim of a placeholder
+-- that matches nothing must not empty every instance's cache.
+CREATE TRIGGER "User_credentials_updated" AFTER UPDATE ON "User" FOR EACH ROW
+  WHEN (OLD.* IS DISTINCT FROM NEW.*)
+  EXECUTE FUNCTION "portcullis_credentials_changed"();
+CREATE TRIGGER "User_credentials_deleted" AFTER DELETE ON "User" FOR EACH STATEMENT
   EXECUTE FUNCTION "portcullis_credentials_changed"();
