@@ -6,7 +6,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createOrganization, createSpace, mintToken, signUp, type TestUser } from './helpers/factories';
+import { createBoard, createOrganization, createSpace, mintToken, signUp, type TestUser } from './helpers/factories';
 import { type LiveServer, serve } from './helpers/liveServer';
 import { dataOf, startTestApp, type TestApp } from './helpers/testApp';
 
@@ -23,6 +23,7 @@ let t: TestApp;
 let live: LiveServer;
 let owner: TestUser;
 let spaceId: string;
+let boardId: string;
 let configDir: string;
 /** Every stderr of every run: no secret may ever appear in one. */
 const allStderr: string[] = [];
@@ -68,6 +69,7 @@ beforeAll(async () => {
   secrets.push(owner.password, owner.token);
   const organizationId = await createOrganization(t, owner.token);
   spaceId = await createSpace(t, owner.token, organizationId);
+  boardId = await createBoard(t, owner.token, spaceId);
 });
 
 afterAll(async () => {
@@ -82,6 +84,14 @@ describe('portcullis CLI', () => {
   let quietSecret: string;
   let regeneratedSecret: string;
   let editorSecret: string;
+
+  it('refuses a wrong password (exit 3) without writing a session or printing the password', async () => {
+    const wrong = await cli(['login', '--email', owner.email, '--password-stdin'], { stdin: 'not-the-password-42\n' });
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toMatch(/^portcullis: .*\(UNAUTHENTICATED\)/);
+    expect(wrong.stdout + wrong.stderr).not.toContain('not-the-password-42');
+    expect(existsSync(path.join(configDir, 'session.json'))).toBe(false);
+  });
 
   it('logs in with --password-stdin into a file only the user can read, and whoami uses it', async () => {
     const login = await cli(['login', '--email', owner.email, '--password-stdin'], { stdin: `${owner.password}\n` });
@@ -238,12 +248,27 @@ describe('portcullis CLI', () => {
     expect(dataOf(await t.gql(TOKEN_STATUS, { name: 'x' }, owner.token)).apiTokens.edges.map((e: any) => e.node.name)).not.toContain('x');
   });
 
+  it('creates a PERSONAL token on some boards expiring on a date, and changes its budget', async () => {
+    const year = new Date().getUTCFullYear() + 1;
+    const created = await cli(['tokens', 'create', '--kind', 'personal', '--name', 'mine', '--boards', boardId, '--expires', `${year}-12-31`]);
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain(`PERSONAL uncapped, scope boards Board, expires ${year}-12-31 00:00 UTC`);
+    secrets.push(...secretsIn(created.stdout));
+    const id = /"mine" \(([^)]+)\)/.exec(created.stdout)![1];
+    expect((await cli(['tokens', 'update', id, '--budget', '1234'])).code).toBe(0);
+    const MINE = `{ apiTokens(filter: { nameContains: "mine" }) { edges { node { id kind role scopeType expiresAt complexityBudget } } } }`;
+    const node = dataOf(await t.gql(MINE, {}, owner.token)).apiTokens.edges[0].node;
+    expect(node).toEqual({ id, kind: 'PERSONAL', role: null, scopeType: 'BOARDS', expiresAt: `${year}-12-31T00:00:00.000Z`, complexityBudget: 1234 });
+  });
+
   it('logs out: the session ends on the gateway and the file is gone', async () => {
     const logout = await cli(['logout']);
     expect(logout).toMatchObject({ code: 0, stderr: '' });
     expect(existsSync(path.join(configDir, 'session.json'))).toBe(false);
     expect((await t.gql(VIEWER, {}, sessionToken)).status).toBe(401);
-    expect((await cli(['whoami'])).code).toBe(3);
+    const afterLogout = await cli(['whoami']);
+    expect(afterLogout.code).toBe(3);
+    expect(afterLogout.stderr).toMatch(/No credential was sent/);
   });
 
   it('never printed a secret on stderr', () => {

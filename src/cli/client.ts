@@ -81,7 +81,13 @@ export function createClient(connection: Connection): GraphQLClient {
         const unavailable = response.status >= 500 || errors.some((e) => UNAVAILABLE_CODES.has(e.extensions?.code ?? ''));
         if (unavailable) throw unreachableError(`The gateway at ${where} could not answer: ${message}`);
         const retryAfter = response.headers.get('retry-after');
-        throw refusedError(retryAfter ? `${message}\nRetry after ${retryAfter} s.` : message);
+        const hints = [
+          retryAfter && `Retry after ${retryAfter} s.`,
+          !connection.token &&
+            errors.some((e) => e.extensions?.code === 'UNAUTHENTICATED') &&
+            'No credential was sent: set PORTCULLIS_TOKEN, pass --token, or run `portcullis login` (a session is only sent to the URL it was made on).',
+        ].filter(Boolean);
+        throw refusedError([message, ...hints].join('\n'));
       }
       if (response.status >= 500) throw unreachableError(`The gateway at ${where} answered HTTP ${response.status}.`);
       if (!response.ok || body?.data == null) {
