@@ -57,6 +57,42 @@ function cli(args: string[], options: { env?: Record<string, string>; stdin?: st
   });
 }
 
+/**
+ * Runs the CLI on a pseudo-terminal (util-linux `script`), answering each prompt once it has been
+ * printed (typing earlier would let the terminal echo what it should hide).
+ */
+function cliOnTerminal(args: string[], answers: [RegExp, string][], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', '"$CLI_NODE" "$CLI_BIN" "$@"'.replace('"$@"', args.map((a) => `'${a}'`).join(' ')), '/dev/null'], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: configDir,
+        PORTCULLIS_CONFIG_DIR: configDir,
+        PORTCULLIS_URL: live.origin,
+        CLI_NODE: process.execPath,
+        CLI_BIN: bin,
+        ...env,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const pending = [...answers];
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      while (pending.length > 0 && pending[0][0].test(output)) {
+        child.stdin.write(`${pending.shift()![1]}\r`);
+      }
+    });
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      allStderr.push(output);
+      resolve({ code, stdout: output, stderr: output });
+    });
+  });
+}
+
 const VIEWER = `{ viewer { apiToken { id name } } }`;
 const TOKEN_STATUS = `query($name: String!) { apiTokens(filter: { nameContains: $name }) { edges { node { id name role status } } } }`;
 const secretsIn = (text: string): string[] => text.match(/pc[ls]_[0-9A-Za-z]{20,}/g) ?? [];
@@ -111,6 +147,30 @@ describe('portcullis CLI', () => {
     expect(whoami.stdout).toContain(owner.email);
     expect(whoami.stdout).toContain('a session (from the session file)');
     expect(secretsIn(whoami.stdout)).toEqual([]);
+  });
+
+  it('on a terminal, asks for the email and the password (not echoed), and confirms a delete', async () => {
+    const terminalConfig = mkdtempSync(path.join(os.tmpdir(), 'portcullis-cli-tty-'));
+    try {
+      const login = await cliOnTerminal(['login'], [[/Email: /, owner.email], [/Password: /, owner.password]], {
+        PORTCULLIS_CONFIG_DIR: terminalConfig,
+      });
+      expect(login.code).toBe(0);
+      expect(login.stdout).toContain(`<${owner.email}>`);
+      expect(login.stdout).not.toContain(owner.password);
+      expect(statSync(path.join(terminalConfig, 'session.json')).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(terminalConfig, { recursive: true, force: true });
+    }
+
+    const doomed = await mintToken(t, owner.token, { name: 'doomed', role: 'VIEWER', spaceId });
+    secrets.push(doomed.secret);
+    const declined = await cliOnTerminal(['tokens', 'delete', doomed.id], [[/\[y\/N\]/, 'n']]);
+    expect(declined.code).toBe(1);
+    expect(dataOf(await t.gql(VIEWER, {}, doomed.secret)).viewer.apiToken.id).toBe(doomed.id);
+    const confirmed = await cliOnTerminal(['tokens', 'delete', doomed.id], [[/\[y\/N\]/, 'y']]);
+    expect(confirmed.code).toBe(0);
+    expect((await t.gql(VIEWER, {}, doomed.secret)).status).toBe(401);
   });
 
   it('creates a token and prints its secret once; --quiet prints only the secret, which works', async () => {
