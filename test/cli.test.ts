@@ -283,6 +283,12 @@ describe('portcullis CLI', () => {
     expect(refusedConnection.code).toBe(4);
     expect(refusedConnection.stderr).toMatch(/Cannot reach the gateway .*ECONNREFUSED/);
 
+    // A name that does not resolve; and a credential about to go over plain HTTP is warned about.
+    const unknownHost = await cli(['whoami'], { env: { PORTCULLIS_URL: 'http://portcullis.invalid', PORTCULLIS_TOKEN: editorSecret } });
+    expect(unknownHost.code).toBe(4);
+    expect(unknownHost.stderr).toMatch(/warning: sending a credential over plain HTTP to portcullis\.invalid/);
+    expect(unknownHost.stderr).toMatch(/Cannot reach the gateway at http:\/\/portcullis\.invalid\/graphql/);
+
     const seen: IncomingHttpHeaders[] = [];
     const unavailable = createServer((request, response) => {
       seen.push(request.headers);

@@ -2,6 +2,7 @@
 // every way it can fail onto the exit codes (errors.ts). Nothing here prints the token sent.
 import type { Connection } from './config';
 import { redactSecrets, refusedError, unreachableError } from './errors';
+import { printMessage } from './output';
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -47,8 +48,16 @@ function describeErrors(errors: GraphQLErrorBody[]): string {
     .join('\n');
 }
 
+const isLoopback = (hostname: string) => hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+
 export function createClient(connection: Connection): GraphQLClient {
   const where = displayUrl(connection.url);
+  const { protocol, hostname } = new URL(connection.url);
+  if (connection.token && protocol === 'http:' && !isLoopback(hostname)) {
+    // Anyone on the way can read a bearer token sent in clear text; say so, but do not refuse
+    // (a private network may be trusted).
+    printMessage(`portcullis: warning: sending a credential over plain HTTP to ${hostname}; prefer https://.`);
+  }
   return {
     url: connection.url,
     async request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
