@@ -292,6 +292,12 @@ describe('portcullis CLI', () => {
     const seen: IncomingHttpHeaders[] = [];
     const unavailable = createServer((request, response) => {
       seen.push(request.headers);
+      if (request.headers.authorization) {
+        // A careless server (or proxy) that quotes the credential in its error: the CLI must not print it.
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ errors: [{ message: `Bad credential: ${request.headers.authorization}`, extensions: { code: 'UNAUTHENTICATED' } }] }));
+        return;
+      }
       response.writeHead(503, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ errors: [{ message: 'The database cannot be reached.', extensions: { code: 'SERVICE_UNAVAILABLE' } }] }));
     });
@@ -302,6 +308,11 @@ describe('portcullis CLI', () => {
       expect(down.stderr).toMatch(/database cannot be reached.*SERVICE_UNAVAILABLE/);
       expect(seen).toHaveLength(1);
       expect(seen[0].authorization).toBeUndefined();
+
+      const echoed = await cli(['whoami'], { env: { PORTCULLIS_URL: `http://127.0.0.1:${(unavailable.address() as AddressInfo).port}`, PORTCULLIS_TOKEN: editorSecret } });
+      expect(echoed.code).toBe(3);
+      expect(echoed.stderr).toMatch(/Bad credential: Bearer pcl_\[redacted\] \(UNAUTHENTICATED\)/);
+      expect(echoed.stderr).not.toContain(editorSecret);
     } finally {
       await new Promise<void>((resolve) => unavailable.close(() => resolve()));
     }
