@@ -295,7 +295,8 @@ describe('portcullis CLI', () => {
       if (request.headers.authorization) {
         // A careless server (or proxy) that quotes the credential in its error: the CLI must not print it.
         response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ errors: [{ message: `Bad credential: ${request.headers.authorization}`, extensions: { code: 'UNAUTHENTICATED' } }] }));
+        const message = `Bad credential: ${request.headers.authorization}`;
+        response.end(JSON.stringify({ errors: [{ message, extensions: { code: 'UNAUTHENTICATED' } }] }));
         return;
       }
       response.writeHead(503, { 'content-type': 'application/json' });
@@ -309,7 +310,8 @@ describe('portcullis CLI', () => {
       expect(seen).toHaveLength(1);
       expect(seen[0].authorization).toBeUndefined();
 
-      const echoed = await cli(['whoami'], { env: { PORTCULLIS_URL: `http://127.0.0.1:${(unavailable.address() as AddressInfo).port}`, PORTCULLIS_TOKEN: editorSecret } });
+      const fakeUrl = `http://127.0.0.1:${(unavailable.address() as AddressInfo).port}`;
+      const echoed = await cli(['whoami'], { env: { PORTCULLIS_URL: fakeUrl, PORTCULLIS_TOKEN: editorSecret } });
       expect(echoed.code).toBe(3);
       expect(echoed.stderr).toMatch(/Bad credential: Bearer pcl_\[redacted\] \(UNAUTHENTICATED\)/);
       expect(echoed.stderr).not.toContain(editorSecret);
