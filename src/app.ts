@@ -14,6 +14,7 @@ import { schema, schemaWithoutScopeAuth } from './schema';
 import { healthPlugin } from './server/health';
 import { graphiqlPlugin } from './server/graphiql';
 import { securityHeadersPlugin } from './server/securityHeaders';
+import { tokenExpirationHeaderPlugin } from './server/tokenExpirationHeader';
 import { corsOption } from './server/cors';
 import { authorizationOf } from './auth/authorizationHeader';
 import { maskError } from './server/maskError';
@@ -119,6 +120,7 @@ export function createApp(config: Config, database: Database, options: AppOption
     plugins: [
       ...metricsPlugins,
       securityHeadersPlugin(),
+      tokenExpirationHeaderPlugin(),
       ...pageLimits,
       healthPlugin(database, limiter),
       graphiqlPlugin(),
