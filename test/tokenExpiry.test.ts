@@ -4,6 +4,8 @@
 import { dataOf, errorCodes, startTestApp, type GraphQLResponse, type TestApp } from './helpers/testApp';
 import { buildWorld, mintToken, type World } from './helpers/factories';
 import { formatToken, parseToken } from '../src/auth/tokenFormat';
+import { EXPIRY_CHECK_LOCK, EXPIRY_NOTICE_ACTOR, recordExpiryNotices, writeDueNotices } from '../src/auth/expiryNotices';
+import { testDatabaseUrl } from './helpers/testDatabase';
 
 const HEADER = 'portcullis-token-expiration';
 const WHO_AM_I = `{ viewer { user { id } apiToken { id } } }`;
@@ -177,5 +179,97 @@ describe('notBefore', () => {
     const parent = await mintToken(t, w.owner.token, { role: 'EDITOR', organizationId: w.organizationId, expiresAt });
     const child = dataOf(await t.gql(CREATE, { input: { name: 'child', role: 'VIEWER', organizationId: w.organizationId, expiresAt, notBefore: future() } }, parent.secret));
     expect(child.createApiToken.apiToken.notBefore).not.toBeNull();
+  });
+});
+
+describe('token.expiring notices', () => {
+  const HOUR = 3_600_000;
+  let tokens: Record<'in6days' | 'in12hours' | 'young' | 'in30days' | 'revoked' | 'expired' | 'forever', string>;
+
+  beforeAll(async () => {
+    const now = Date.now();
+    const mint = async (expiresInMs: number | null, createdAgoMs = 10 * DAY) => {
+      const { id } = await mintToken(t, w.owner.token, { role: 'VIEWER', organizationId: w.organizationId, ...(expiresInMs ? { expiresInSeconds: 3600 } : {}) });
+      await t.prisma.apiToken.update({
+        where: { id },
+        data: { createdAt: new Date(now - createdAgoMs), ...(expiresInMs ? { expiresAt: new Date(now + expiresInMs) } : {}) },
+      });
+      return id;
+    };
+    tokens = {
+      in6days: await mint(6 * DAY),
+      in12hours: await mint(12 * HOUR),
+      young: await mint(12 * HOUR, 2 * HOUR), // both notices' times came before it was created
+      in30days: await mint(30 * DAY),
+      revoked: await mint(3 * DAY),
+      expired: await mint(-HOUR),
+      forever: await mint(null),
+    };
+    await t.prisma.apiToken.update({ where: { id: tokens.revoked }, data: { revokedAt: new Date() } });
+  });
+
+  const notices = async () => {
+    const events = await t.prisma.auditEvent.findMany({ where: { action: 'token.expiring', targetId: { in: Object.values(tokens) } } });
+    const count: Record<string, number> = {};
+    for (const event of events) {
+      expect(event).toMatchObject({ organizationId: w.organizationId, actorName: EXPIRY_NOTICE_ACTOR, actorUserId: null, actorTokenId: null });
+      const name = Object.entries(tokens).find(([, id]) => id === event.targetId)![0];
+      count[name] = (count[name] ?? 0) + 1;
+    }
+    return count;
+  };
+
+  test('two runs at once, on two connections: each notice written once; a later run adds nothing', async () => {
+    const runs = await Promise.all([recordExpiryNotices(t.prisma), recordExpiryNotices(t.prisma)]);
+    // One run held the lock (on PostgreSQL the other found it taken and returned null; on PGlite, one connection, they took turns).
+    expect(runs.filter((n) => n != null && n > 0)).toHaveLength(1);
+    const expected = { in6days: 1, in12hours: 2 };
+    expect(await notices()).toEqual(expected);
+    expect(await recordExpiryNotices(t.prisma)).toBe(0);
+    await t.app.expiryNotices.runOnce();
+    expect(await notices()).toEqual(expected);
+    const row = await t.prisma.apiToken.findUniqueOrThrow({ where: { id: tokens.in12hours } });
+    expect(row.expiringNotice7dAt).not.toBeNull();
+    expect(row.expiringNotice1dAt).not.toBeNull();
+  });
+
+  // PGlite has one connection: a second transaction cannot run while one holds the lock.
+  (testDatabaseUrl() ? test : test.skip)('while another instance holds the lock, a run does nothing', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holder = t.prisma.$transaction(async (tx) => {
+      const [{ taken }] = await tx.$queryRawUnsafe<{ taken: boolean }[]>(`SELECT pg_try_advisory_xact_lock(${EXPIRY_CHECK_LOCK}) AS "taken"`);
+      expect(taken).toBe(true);
+      locked();
+      await held;
+    });
+    await Promise.race([isLocked, holder]);
+    try {
+      expect(await recordExpiryNotices(t.prisma)).toBeNull();
+    } finally {
+      release();
+      await holder;
+    }
+    expect(await recordExpiryNotices(t.prisma)).toBe(0);
+  });
+
+  test('without the lock, two writers at once still write each notice once (the database guarantees it)', async () => {
+    await t.prisma.auditEvent.deleteMany({ where: { action: 'token.expiring' } });
+    await t.prisma.apiToken.updateMany({ data: { expiringNotice7dAt: null, expiringNotice1dAt: null } });
+    const write = () => t.prisma.$transaction((tx) => writeDueNotices(tx, new Date()));
+    await Promise.all([write(), write(), write()]);
+    expect(await notices()).toEqual({ in6days: 1, in12hours: 2 });
+  });
+
+  test('the notices are in the organization\'s audit log', async () => {
+    const data = dataOf(
+      await t.gql(`query($id: ID!) { organization(id: $id) { auditEvents(first: 100) { edges { node { action actorName targetId } } } } }`, { id: w.organizationId }, w.owner.token),
+    );
+    const events = (data.organization.auditEvents.edges as { node: { action: string; actorName: string; targetId: string } }[]).map((e) => e.node);
+    const ours = events.filter((event) => event.action === 'token.expiring' && Object.values(tokens).includes(event.targetId));
+    expect(ours.map((event) => event.targetId).sort()).toEqual([tokens.in6days, tokens.in12hours, tokens.in12hours].sort());
+    expect(ours.every((event) => event.actorName === EXPIRY_NOTICE_ACTOR)).toBe(true);
   });
 });
