@@ -5,6 +5,7 @@ import type { Config } from './env';
 import type { Database } from './db/database';
 import { createAuthenticator } from './auth/authenticate';
 import { LastUsedRecorder } from './auth/lastUsedRecorder';
+import { ExpiryNoticeJob } from './auth/expiryNotices';
 import { SecretProofCache } from './auth/secretProofCache';
 import { CredentialCache } from './auth/credentialCache';
 import { CredentialChanges } from './auth/credentialChanges';
@@ -14,6 +15,7 @@ import { schema, schemaWithoutScopeAuth } from './schema';
 import { healthPlugin } from './server/health';
 import { graphiqlPlugin } from './server/graphiql';
 import { securityHeadersPlugin } from './server/securityHeaders';
+import { tokenExpirationHeaderPlugin } from './server/tokenExpirationHeader';
 import { corsOption } from './server/cors';
 import { authorizationOf } from './auth/authorizationHeader';
 import { maskError } from './server/maskError';
@@ -32,6 +34,8 @@ export interface App {
   yoga: ReturnType<typeof createYoga<Record<string, unknown>, Context>>;
   database: Database;
   lastUsed: LastUsedRecorder;
+  /** token.expiring audit events, checked every TOKEN_EXPIRY_CHECK_SECONDS (one instance at a time). */
+  expiryNotices: ExpiryNoticeJob;
   /** Structured logs (pino): one line per request, masked errors with their stack. */
   logger: Logger;
   limiter: AbuseLimiter;
@@ -75,6 +79,8 @@ export function createApp(config: Config, database: Database, options: AppOption
     lastUsed,
   });
   lastUsed.start();
+  const expiryNotices = new ExpiryNoticeJob(prisma, config.tokenExpiryCheckSeconds * 1000, logger);
+  expiryNotices.start();
 
   const limitBody = bodyLimit(config.maxBodyBytes);
   const logging = requestLogging(logger);
@@ -119,6 +125,7 @@ export function createApp(config: Config, database: Database, options: AppOption
     plugins: [
       ...metricsPlugins,
       securityHeadersPlugin(),
+      tokenExpirationHeaderPlugin(),
       ...pageLimits,
       healthPlugin(database, limiter),
       graphiqlPlugin(),
@@ -134,12 +141,14 @@ export function createApp(config: Config, database: Database, options: AppOption
     yoga,
     database,
     lastUsed,
+    expiryNotices,
     logger,
     limiter,
     credentials,
     credentialChanges,
     metrics,
     stop: async () => {
+      await expiryNotices.stop();
       await credentialChanges.stop();
       await lastUsed.stop();
       await limiter.close();

@@ -8,6 +8,7 @@ export type AuditAction =
   | 'token.regenerated'
   | 'token.revoked'
   | 'token.deleted'
+  | 'token.expiring'
   | 'member.invited'
   | 'member.added'
   | 'member.updated'

@@ -20,6 +20,8 @@ export const envSchema = z.object({
   SEED_DEMO_DATA: bool.optional(),
   SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(28_800),
   LAST_USED_FLUSH_SECONDS: z.coerce.number().int().min(1).max(60).default(15),
+  // How often an instance looks for token.expiring notices that are due (src/auth/expiryNotices.ts).
+  TOKEN_EXPIRY_CHECK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   TOKEN_VERIFY_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   // Credentials kept per instance (0: read on every request); see src/auth/credentialCache.ts.
   CREDENTIAL_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
@@ -130,6 +132,8 @@ export interface Config {
   seedDemoData: boolean;
   sessionTtlSeconds: number;
   lastUsedFlushSeconds: number;
+  /** How often the token.expiring notices are looked for, in seconds. */
+  tokenExpiryCheckSeconds: number;
   tokenVerifyCacheSize: number;
   /** Credentials (token or session with user and memberships) kept per instance; 0 = none. */
   credentialCacheSize: number;
@@ -221,6 +225,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     seedDemoData: env.SEED_DEMO_DATA ?? env.NODE_ENV !== 'production',
     sessionTtlSeconds: env.SESSION_TTL_SECONDS,
     lastUsedFlushSeconds: env.LAST_USED_FLUSH_SECONDS,
+    tokenExpiryCheckSeconds: env.TOKEN_EXPIRY_CHECK_SECONDS,
     tokenVerifyCacheSize: env.TOKEN_VERIFY_CACHE_SIZE,
     credentialCacheSize: env.CREDENTIAL_CACHE_SIZE,
     credentialBarrierTimeoutMs: env.CREDENTIAL_BARRIER_TIMEOUT_MS,

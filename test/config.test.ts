@@ -27,6 +27,7 @@ describe('defaults', () => {
       seedDemoData: true,
       sessionTtlSeconds: 28_800,
       lastUsedFlushSeconds: 15,
+      tokenExpiryCheckSeconds: 300,
       tokenVerifyCacheSize: 10_000,
       credentialCacheSize: 10_000,
       credentialBarrierTimeoutMs: 2_000,
@@ -220,6 +221,7 @@ describe('clear errors that name the variable', () => {
     ['NODE_ENV', 'staging'],
     ['DB_POOL_SIZE', '0'],
     ['LAST_USED_FLUSH_SECONDS', '61'],
+    ['TOKEN_EXPIRY_CHECK_SECONDS', '0'],
     ['MAX_BODY_BYTES', '1000'],
     ['MAX_BODY_BYTES', '1MB'],
   ])('%s=%s', (name, value) => {

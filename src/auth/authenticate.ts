@@ -1,6 +1,7 @@
 // Turns an Authorization header into a Principal, or refuses it. Malformed, unknown and
 // wrong-secret tokens are refused alike (same error, and an argon2id verification's time
-// in every case); only a caller holding the right secret learns that it expired or was revoked.
+// in every case); only a caller holding the right secret learns that it expired, was revoked
+// or is not valid yet (notBefore).
 import { findApiToken, findSession, type ApiTokenRecord, type SessionRecord } from './credentialLookup';
 import type { PrismaClient } from '../generated/prisma/client';
 import { invalidToken } from '../errors';
@@ -85,6 +86,7 @@ export function createAuthenticator(deps: {
       const { token: row, minters, user, memberships } = await apiToken(token, parsed.publicId, parsed.secret, now);
       if (row.revokedAt) throw invalidToken('This token has been revoked.');
       if (row.expiresAt && row.expiresAt <= now) throw invalidToken('This token has expired.');
+      if (row.notBefore && row.notBefore > now) throw invalidToken('This token is not valid yet.');
       await lastUsed.record(row.id, row.lastUsedAt, now);
       // The first use is written at once (above); a cached row must not ask to write it again.
       row.lastUsedAt ??= now;

@@ -114,7 +114,11 @@ function assertBudgetWithinCaller(principal: Principal, reach: Reach, request: T
   }
 }
 
-/** A token with an expiry may only mint tokens that expire no later than itself. */
+/**
+ * A token with an expiry may only mint tokens that expire no later than itself. notBefore is
+ * not part of the rule: it only narrows when the new token works (never past its expiry), so
+ * any caller that may mint a token may delay it.
+ */
 function assertExpiryWithinCaller(principal: Principal, expiresAt: Date | null) {
   const latest = principalToken(principal)?.expiresAt;
   if (!latest) return;

@@ -76,6 +76,7 @@ export const ApiToken = builder.prismaObject('ApiToken', {
     status: t.field({ type: TokenStatusEnum, resolve: (token) => tokenStatus(token) }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
+    notBefore: t.expose('notBefore', { type: 'DateTime', nullable: true, description: 'Refused before this time (null: valid from creation).' }),
     lastUsedAt: t.field({
       type: 'DateTime',
       nullable: true,
@@ -97,10 +98,24 @@ export const ApiTokenFilter = builder.inputType('ApiTokenFilter', {
   fields: (t) => ({
     nameContains: t.string({ description: 'Case-insensitive.', validate: textSchema('nameContains').max(200).nullish() }),
     status: t.field({ type: TokenStatusEnum }),
+    expiringBefore: t.field({ type: 'DateTime', description: 'Tokens with an expiry strictly before this time (expired ones included: add status ACTIVE to leave them out).' }),
+    lastUsedBefore: t.field({
+      type: 'DateTime',
+      description: 'Tokens last used strictly before this time, or never used. lastUsedAt is written in batches: a use in the last minute may not count yet.',
+    }),
+    createdAfter: t.field({ type: 'DateTime', description: 'Tokens created strictly after this time.' }),
   }),
 });
 
-export function apiTokenFilterWhere(filter: { nameContains?: string | null; status?: TokenStatus | null } | null | undefined) {
+export interface ApiTokenFilterArgs {
+  nameContains?: string | null;
+  status?: TokenStatus | null;
+  expiringBefore?: Date | null;
+  lastUsedBefore?: Date | null;
+  createdAfter?: Date | null;
+}
+
+export function apiTokenFilterWhere(filter: ApiTokenFilterArgs | null | undefined) {
   const now = new Date();
   const where: Prisma.ApiTokenWhereInput[] = [];
   // Prisma passes `contains` to (I)LIKE unescaped: match %, _ and \ literally (\ is PostgreSQL's LIKE escape).
@@ -108,6 +123,12 @@ export function apiTokenFilterWhere(filter: { nameContains?: string | null; stat
   if (filter?.status === 'REVOKED') where.push({ revokedAt: { not: null } });
   if (filter?.status === 'EXPIRED') where.push({ revokedAt: null, expiresAt: { lte: now } });
   if (filter?.status === 'ACTIVE') where.push({ revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] });
+  if (filter?.expiringBefore) where.push({ expiresAt: { not: null, lt: filter.expiringBefore } });
+  // Never used counts as used long ago (tokens-v2.md): the point is to find tokens nobody needs.
+  // lastUsedAt is the stored time, written in batches (auth/lastUsedRecorder.ts): a use within
+  // the last flush interval (plus the 30 s it skips for fresh times) may not be there yet.
+  if (filter?.lastUsedBefore) where.push({ OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: filter.lastUsedBefore } }] });
+  if (filter?.createdAfter) where.push({ createdAt: { gt: filter.createdAfter } });
   return { AND: where };
 }
 
@@ -153,6 +174,7 @@ const CreateApiTokenInput = builder.inputType('CreateApiTokenInput', {
       validate: z.array(idSchema).min(1, 'boardIds must name at least one board.').max(100, 'At most 100 boards.').nullish(),
     }),
     expiresAt: t.field({ type: 'DateTime', description: 'At most one of expiresAt / expiresInSeconds.' }),
+    notBefore: t.field({ type: 'DateTime', description: 'Refused before this time (Cloudflare\'s not-before); earlier than the expiry.' }),
     expiresInSeconds: t.int({
       validate: z
         .number()
@@ -174,6 +196,7 @@ const UpdateApiTokenInput = builder.inputType('UpdateApiTokenInput', {
     name: t.string({ validate: nameSchema('The name').nullish() }),
     description: t.string({ validate: optionalText('The description', 1000) }),
     role: t.field({ type: RoleEnum, description: 'Change permissions; never above what the caller may grant.' }),
+    notBefore: t.field({ type: 'DateTime', description: 'Refused before this time; null: valid now. Earlier than the expiry.' }),
     complexityBudget: t.int({
       description: 'Complexity points per minute (default: the gateway\'s BUDGET_DEFAULT_PER_MINUTE; null: back to it; above it, OWNER only).',
       validate: z.number().int('complexityBudget must be a whole number.').min(1, 'complexityBudget must be at least 1.').nullish(),
@@ -232,6 +255,16 @@ function resolveExpiry(input: { expiresAt?: Date | null; expiresInSeconds?: numb
   return null;
 }
 
+/** notBefore checked against the token's expiry and the lifetime limit (BAD_USER_INPUT). */
+function checkNotBefore(notBefore: Date | null, expiresAt: Date | null, now: Date): Date | null {
+  if (notBefore == null) return null;
+  if (expiresAt && notBefore >= expiresAt) {
+    throw badInput(`notBefore (${notBefore.toISOString()}) must be earlier than the token's expiry (${expiresAt.toISOString()}).`);
+  }
+  if (notBefore.getTime() - now.getTime() > MAX_LIFETIME_SECONDS * 1000) throw badInput('notBefore must be within 10 years.');
+  return notBefore;
+}
+
 /** A token the caller manages, with its boards (NOT_FOUND for anything else: it does not exist for them). */
 async function managedToken(ctx: Context, id: string | number): Promise<TokenWithBoards> {
   const token = await ctx.loaders.apiToken(String(id));
@@ -254,6 +287,7 @@ builder.mutationFields((t) => ({
       const now = new Date();
       const kind = input.kind ?? 'SERVICE';
       const expiresAt = resolveExpiry(input, now);
+      const notBefore = checkNotBefore(input.notBefore ?? null, expiresAt, now);
       const scope = await resolveScope(ctx, input);
       const role = input.role ?? null;
       const complexityBudget = input.complexityBudget ?? null;
@@ -277,6 +311,7 @@ builder.mutationFields((t) => ({
             createdByUserId: user?.id ?? null,
             createdByTokenId: principalToken(ctx.principal)?.id ?? null,
             expiresAt,
+            notBefore,
             complexityBudget,
           },
           include: withBoards,
@@ -296,6 +331,7 @@ builder.mutationFields((t) => ({
       // Updating is minting the updated token anew: it must do nothing the caller cannot do now.
       const role = input.role ?? token.role;
       const complexityBudget = input.complexityBudget !== undefined ? input.complexityBudget : token.complexityBudget;
+      if (input.notBefore !== undefined) checkNotBefore(input.notBefore, token.expiresAt, new Date());
       assertMayMint(ctx.principal, ctx.reach, { kind: token.kind, role, scope: scopeOf(token), expiresAt: token.expiresAt, complexityBudget }, ctx.config.limits);
       return ctx.prisma.$transaction(async (tx) => {
         const updated = await tx.apiToken.update({
@@ -305,6 +341,7 @@ builder.mutationFields((t) => ({
             ...(input.description !== undefined && { description: input.description }),
             ...(input.role != null && { role: input.role }),
             ...(input.complexityBudget !== undefined && { complexityBudget: input.complexityBudget }),
+            ...(input.notBefore !== undefined && { notBefore: input.notBefore }),
           },
           include: withBoards,
         });
