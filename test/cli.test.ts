@@ -30,18 +30,21 @@ const allStderr: string[] = [];
 /** Every secret seen in the test: tokens, the password, the session. */
 const secrets: string[] = [];
 
+/** The CLI's whole environment: nothing inherited but PATH, the test gateway's base URL and the test's config dir. */
+const cliEnv = (extra: Record<string, string> = {}) => ({
+  PATH: process.env.PATH ?? '',
+  HOME: configDir,
+  PORTCULLIS_CONFIG_DIR: configDir,
+  PORTCULLIS_URL: live.origin,
+  ...extra,
+});
+
 /** Runs the CLI with stdin a pipe (so never a terminal), the test gateway's base URL and the test's config dir. */
 function cli(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], {
       cwd: root,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: configDir,
-        PORTCULLIS_CONFIG_DIR: configDir,
-        PORTCULLIS_URL: live.origin,
-        ...options.env,
-      },
+      env: cliEnv(options.env),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -65,15 +68,7 @@ function cliOnTerminal(args: string[], answers: [RegExp, string][], env: Record<
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-qec', '"$CLI_NODE" "$CLI_BIN" "$@"'.replace('"$@"', args.map((a) => `'${a}'`).join(' ')), '/dev/null'], {
       cwd: root,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: configDir,
-        PORTCULLIS_CONFIG_DIR: configDir,
-        PORTCULLIS_URL: live.origin,
-        CLI_NODE: process.execPath,
-        CLI_BIN: bin,
-        ...env,
-      },
+      env: cliEnv({ CLI_NODE: process.execPath, CLI_BIN: bin, ...env }),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let output = '';
