@@ -52,7 +52,7 @@ async function authenticate(deps: ContextDeps, authorization: string | null, cli
   if (authorization == null) return { kind: 'anonymous' };
   await deps.limiter.admitCredential(clientAddress);
   try {
-    return await deps.authenticator.authenticate(authorization);
+    return await deps.authenticator.authenticate(authorization, clientAddress);
   } catch (error) {
     if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') await deps.limiter.credentialRefused(clientAddress);
     throw error;

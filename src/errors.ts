@@ -30,6 +30,9 @@ export const invalidToken = (message = 'The bearer token is invalid.') =>
   });
 
 export const forbidden = (message = 'Your role does not allow this.') => error('FORBIDDEN', message);
+/** The right secret from outside the token's allowedIps (HTTP 403): only its holder learns the address counts. */
+export const addressNotAllowed = (clientAddress: string) =>
+  error('FORBIDDEN', `This token cannot be used from ${clientAddress}.`, { status: 403 });
 export const notFound = (what: string) => error('NOT_FOUND', `${what} not found.`);
 export const badInput = (message: string) => error('BAD_USER_INPUT', message);
 /** A request that cannot be read as meant (HTTP 400): nothing of it runs. */

@@ -1,19 +1,21 @@
 // Turns an Authorization header into a Principal, or refuses it. Malformed, unknown and
 // wrong-secret tokens are refused alike (same error, and an argon2id verification's time
 // in every case); only a caller holding the right secret learns that it expired, was revoked
-// or is not valid yet (notBefore).
+// or is not valid yet (notBefore), or that the client address is outside its allowedIps.
 import { findApiToken, findSession, type ApiTokenRecord, type SessionRecord } from './credentialLookup';
 import type { PrismaClient } from '../generated/prisma/client';
-import { invalidToken } from '../errors';
+import { addressNotAllowed, invalidToken } from '../errors';
 import type { CredentialCache } from './credentialCache';
-import type { LastUsedRecorder } from './lastUsedRecorder';
+import { addressAllowed } from './ipRanges';
+import { type LastUsedRecorder, withNewestAddress } from './lastUsedRecorder';
 import { verifyAgainstDummy } from './password';
 import type { Principal } from './principal';
 import type { SecretProofCache } from './secretProofCache';
 import { parseToken } from './tokenFormat';
 
 export interface Authenticator {
-  authenticate(authorization: string | null): Promise<Principal>;
+  /** `clientAddress`: the address the rate limits see (limits/clientAddress.ts), for allowedIps. */
+  authenticate(authorization: string | null, clientAddress: string): Promise<Principal>;
 }
 
 /** The hashes a secret may match now: the current one, and the replaced one during a grace period. */
@@ -68,7 +70,7 @@ export function createAuthenticator(deps: {
   }
 
   return {
-    async authenticate(authorization) {
+    async authenticate(authorization, clientAddress) {
       if (authorization == null) return { kind: 'anonymous' };
       const match = /^Bearer[ ]+(\S+)[ ]*$/i.exec(authorization);
       if (!match) return refuse(authorization.slice(0, 200));
@@ -87,9 +89,13 @@ export function createAuthenticator(deps: {
       if (row.revokedAt) throw invalidToken('This token has been revoked.');
       if (row.expiresAt && row.expiresAt <= now) throw invalidToken('This token has expired.');
       if (row.notBefore && row.notBefore > now) throw invalidToken('This token is not valid yet.');
-      await lastUsed.record(row.id, row.lastUsedAt, now);
-      // The first use is written at once (above); a cached row must not ask to write it again.
+      // After the secret check: a wrong secret from anywhere gets the generic 401 above.
+      if (!addressAllowed(row.allowedIps, clientAddress)) throw addressNotAllowed(clientAddress);
+      await lastUsed.record(row, clientAddress, now);
+      // The first use is written at once (above); a cached row must not ask to write it again,
+      // nor record the same address again at every request.
       row.lastUsedAt ??= now;
+      row.lastUsedIps = withNewestAddress(row.lastUsedIps, clientAddress);
       if (row.kind === 'PERSONAL') {
         if (!user) throw invalidToken();
         return { kind: 'personal', user, memberships, token: row, minters };

@@ -1,6 +1,7 @@
 // The minting rule: a caller may create (or update, or regenerate) a token only if the
 // new token can do nothing the caller cannot do right now.
 import { badInput, forbidden } from '../errors';
+import { rangesOutside } from './ipRanges';
 import type { Principal } from './principal';
 import { principalToken } from './principal';
 import type { Place, Reach, TokenScope } from './reach';
@@ -11,6 +12,8 @@ export interface TokenRequest {
   role: Role | null;
   scope: TokenScope | null;
   expiresAt: Date | null;
+  /** CIDR ranges in normal form (auth/ipRanges.ts); empty = any address. */
+  allowedIps: string[];
   /** Complexity points per minute; null = the configured default. */
   complexityBudget: number | null;
 }
@@ -49,11 +52,12 @@ export function assertMayMint(principal: Principal, reach: Reach, request: Token
   assertBudgetWithinCaller(principal, reach, request, budgets);
 }
 
-/** The minting rule without budgets: kind, role, scope and expiry. */
+/** The minting rule without budgets: kind, role, scope, expiry and allowedIps. */
 export function assertMayGrant(principal: Principal, reach: Reach, request: Omit<TokenRequest, 'complexityBudget'>): void {
   if (request.kind === 'SERVICE') assertMayMintService(reach, request);
   else assertMayMintPersonal(principal, reach, request);
   assertExpiryWithinCaller(principal, request.expiresAt);
+  assertRangesWithinCaller(principal, request.allowedIps);
 }
 
 function assertMayMintService(reach: Reach, request: Omit<TokenRequest, 'complexityBudget'>) {
@@ -125,4 +129,28 @@ function assertExpiryWithinCaller(principal: Principal, expiresAt: Date | null) 
   if (!expiresAt || expiresAt > latest) {
     throw forbidden(`Your token expires at ${latest.toISOString()}: the new token must expire no later than that.`);
   }
+}
+
+/**
+ * A token restricted to address ranges may only mint tokens restricted to ranges inside its
+ * own: otherwise a leaked restricted token could mint an unrestricted one and walk out.
+ * Each range must fit inside one of the caller's (a range spanning two of them is given as two).
+ */
+function assertRangesWithinCaller(principal: Principal, allowedIps: readonly string[]) {
+  const own = principalToken(principal)?.allowedIps ?? [];
+  if (own.length === 0) return;
+  const ownList = listed(own);
+  if (allowedIps.length === 0) {
+    throw forbidden(`Your token can only be used from ${ownList}: give the new token allowedIps inside those ranges.`);
+  }
+  const outside = rangesOutside(allowedIps, own);
+  if (outside.length > 0) {
+    throw forbidden(`allowedIps ${listed(outside)} ${outside.length === 1 ? 'is' : 'are'} not inside your token's ranges (${ownList}): give ranges inside them.`);
+  }
+}
+
+/** A list for a message: the first few, and how many more. */
+function listed(ranges: readonly string[], shown = 5): string {
+  const more = ranges.length - shown;
+  return ranges.slice(0, shown).join(', ') + (more > 0 ? ` and ${more} more` : '');
 }

@@ -32,7 +32,7 @@ function isCallersPersonalToken(principal: Principal, token: ApiToken): boolean 
 
 function couldMint(principal: Principal, reach: Reach, token: TokenWithBoards): boolean {
   try {
-    assertMayGrant(principal, reach, { kind: token.kind, role: token.role, scope: scopeOf(token), expiresAt: token.expiresAt });
+    assertMayGrant(principal, reach, { kind: token.kind, role: token.role, scope: scopeOf(token), expiresAt: token.expiresAt, allowedIps: token.allowedIps });
     return true;
   } catch {
     return false;

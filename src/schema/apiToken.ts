@@ -4,6 +4,7 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import { z } from 'zod';
 import { issueToken } from '../auth/issueToken';
 import { assertMayReissue, managesToken } from '../auth/tokenAccess';
+import { MAX_ALLOWED_IPS, normalizeAllowedIps } from '../auth/ipRanges';
 import { assertMayMint } from '../auth/minting';
 import { type Principal, principalToken, principalUser, scopeOf, type TokenWithBoards } from '../auth/principal';
 import type { TokenScope } from '../auth/reach';
@@ -84,6 +85,13 @@ export const ApiToken = builder.prismaObject('ApiToken', {
       resolve: (token, _args, ctx) => ctx.lastUsed.lastUsedAt(token.id, token.lastUsedAt),
     }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+    allowedIps: t.exposeStringList('allowedIps', {
+      description: 'CIDR ranges (IPv4 and IPv6) the token may be used from, in normal form; empty: any address.',
+    }),
+    lastUsedIps: t.stringList({
+      description: 'The last 5 distinct client addresses, newest first; written in batches like lastUsedAt.',
+      resolve: (token, _args, ctx) => ctx.lastUsed.lastUsedIps(token.id, token.lastUsedIps),
+    }),
     complexityBudget: t.int({
       description: 'Complexity points this token may spend per minute (each response says what is left in extensions.complexity).',
       resolve: (token, _args, ctx) => token.complexityBudget ?? ctx.config.limits.budgetDefaultPerMinute,
@@ -161,6 +169,8 @@ builder.queryField('apiTokens', (t) =>
   ),
 );
 
+const ALLOWED_IPS_DESCRIPTION = `CIDR ranges (IPv4, IPv6; at most ${MAX_ALLOWED_IPS}) the token may be used from; a caller restricted to ranges gives ranges inside its own.`;
+
 const CreateApiTokenInput = builder.inputType('CreateApiTokenInput', {
   fields: (t) => ({
     name: t.string({ required: true, validate: nameSchema('The name') }),
@@ -175,6 +185,7 @@ const CreateApiTokenInput = builder.inputType('CreateApiTokenInput', {
     }),
     expiresAt: t.field({ type: 'DateTime', description: 'At most one of expiresAt / expiresInSeconds.' }),
     notBefore: t.field({ type: 'DateTime', description: 'Refused before this time (Cloudflare\'s not-before); earlier than the expiry.' }),
+    allowedIps: t.stringList({ description: ALLOWED_IPS_DESCRIPTION }),
     expiresInSeconds: t.int({
       validate: z
         .number()
@@ -197,6 +208,7 @@ const UpdateApiTokenInput = builder.inputType('UpdateApiTokenInput', {
     description: t.string({ validate: optionalText('The description', 1000) }),
     role: t.field({ type: RoleEnum, description: 'Change permissions; never above what the caller may grant.' }),
     notBefore: t.field({ type: 'DateTime', description: 'Refused before this time; null: valid now. Earlier than the expiry.' }),
+    allowedIps: t.stringList({ description: `${ALLOWED_IPS_DESCRIPTION} Null or empty: any address.` }),
     complexityBudget: t.int({
       description: 'Complexity points per minute (default: the gateway\'s BUDGET_DEFAULT_PER_MINUTE; null: back to it; above it, OWNER only).',
       validate: z.number().int('complexityBudget must be a whole number.').min(1, 'complexityBudget must be at least 1.').nullish(),
@@ -291,7 +303,8 @@ builder.mutationFields((t) => ({
       const scope = await resolveScope(ctx, input);
       const role = input.role ?? null;
       const complexityBudget = input.complexityBudget ?? null;
-      assertMayMint(ctx.principal, ctx.reach, { kind, role, scope, expiresAt, complexityBudget }, ctx.config.limits);
+      const allowedIps = normalizeAllowedIps(input.allowedIps ?? []);
+      assertMayMint(ctx.principal, ctx.reach, { kind, role, scope, expiresAt, allowedIps, complexityBudget }, ctx.config.limits);
       const issued = await issueToken(API_TOKEN_PREFIX);
       const user = principalUser(ctx.principal);
       const apiToken = await ctx.prisma.$transaction(async (tx) => {
@@ -312,6 +325,7 @@ builder.mutationFields((t) => ({
             createdByTokenId: principalToken(ctx.principal)?.id ?? null,
             expiresAt,
             notBefore,
+            allowedIps,
             complexityBudget,
           },
           include: withBoards,
@@ -332,7 +346,8 @@ builder.mutationFields((t) => ({
       const role = input.role ?? token.role;
       const complexityBudget = input.complexityBudget !== undefined ? input.complexityBudget : token.complexityBudget;
       if (input.notBefore !== undefined) checkNotBefore(input.notBefore, token.expiresAt, new Date());
-      assertMayMint(ctx.principal, ctx.reach, { kind: token.kind, role, scope: scopeOf(token), expiresAt: token.expiresAt, complexityBudget }, ctx.config.limits);
+      const allowedIps = input.allowedIps !== undefined ? normalizeAllowedIps(input.allowedIps ?? []) : token.allowedIps;
+      assertMayMint(ctx.principal, ctx.reach, { kind: token.kind, role, scope: scopeOf(token), expiresAt: token.expiresAt, allowedIps, complexityBudget }, ctx.config.limits);
       return ctx.prisma.$transaction(async (tx) => {
         const updated = await tx.apiToken.update({
           where: { id: token.id },
@@ -342,6 +357,7 @@ builder.mutationFields((t) => ({
             ...(input.role != null && { role: input.role }),
             ...(input.complexityBudget !== undefined && { complexityBudget: input.complexityBudget }),
             ...(input.notBefore !== undefined && { notBefore: input.notBefore }),
+            ...(input.allowedIps !== undefined && { allowedIps }),
           },
           include: withBoards,
         });
@@ -404,7 +420,7 @@ builder.mutationFields((t) => ({
       assertMayMint(
         ctx.principal,
         ctx.reach,
-        { kind: token.kind, role: token.role, scope: scopeOf(token), expiresAt: token.expiresAt, complexityBudget: token.complexityBudget },
+        { kind: token.kind, role: token.role, scope: scopeOf(token), expiresAt: token.expiresAt, allowedIps: token.allowedIps, complexityBudget: token.complexityBudget },
         ctx.config.limits,
       );
       const issued = await issueToken(API_TOKEN_PREFIX, token.publicId);
