@@ -200,6 +200,14 @@ describe('allowedIps behind a trusted proxy (TRUST_PROXY=1)', () => {
     expect(await read()).toEqual(['127.0.0.1', '10.0.0.2', '10.0.0.6', '2001:db8::5', '10.0.0.4']);
   });
 
+  test('lastUsedIps holds addresses only, not whatever text the trusted header carried', async () => {
+    const token = await mint(undefined);
+    expect((await call(ME, token.secret, 'not-an-address')).status).toBe(200);
+    await call(ME, token.secret, '10.0.0.1');
+    await t.app.lastUsed.flush();
+    expect((await t.prisma.apiToken.findUniqueOrThrow({ where: { id: token.id } })).lastUsedIps).toEqual(['10.0.0.1']);
+  });
+
   test('a refused request is no use: its address is not recorded', async () => {
     const token = await mint(['10.0.0.0/8']);
     await call(ME, token.secret, '10.9.9.9');

@@ -2,6 +2,7 @@
 // written at once, later uses are collected in memory and written every few seconds (the spec
 // allows 60 seconds of staleness), one statement for the times and one for the addresses.
 // Reads merge in what is pending in this process.
+import { isIP } from 'node:net';
 import type { PrismaClient } from '../generated/prisma/client';
 
 /** A stored time this fresh is good enough: no need to write it again yet. */
@@ -51,7 +52,8 @@ export class LastUsedRecorder {
   async record(token: { id: string; lastUsedAt: Date | null; lastUsedIps: string[] }, clientAddress: string, now = new Date()) {
     const { id, lastUsedAt } = token;
     const timeDue = lastUsedAt != null && now.getTime() - lastUsedAt.getTime() >= FRESH_ENOUGH_MS;
-    if (clientAddress !== 'unknown' && (timeDue || token.lastUsedIps[0] !== clientAddress)) {
+    // Only addresses: not 'unknown', nor whatever text a trusted proxy's header carried.
+    if (isIP(clientAddress) !== 0 && (timeDue || token.lastUsedIps[0] !== clientAddress)) {
       const entry = this.entry(id);
       entry.addresses = withNewestAddress(entry.addresses, clientAddress);
     }
