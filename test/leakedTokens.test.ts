@@ -161,6 +161,24 @@ describe('the queue survives a restart', () => {
   });
 });
 
+describe('two instances', () => {
+  test('working through the same queue at once, each report is processed once (SKIP LOCKED)', async () => {
+    const tokens = await Promise.all(Array.from({ length: 6 }, () => mint()));
+    await report([...tokens.map((token) => token.secret), ...Array.from({ length: 6 }, unknownToken)]);
+    const other = createApp(testConfig({ leakReportsCheckSeconds: 0 }), t.database);
+    try {
+      await Promise.all([t.app.leakReports.runOnce(), other.leakReports.runOnce()]);
+    } finally {
+      await other.stop();
+    }
+    const ids = new Set(tokens.map((token) => token.id));
+    const events = (await leakedEvents()).filter((e: any) => ids.has(e.targetId));
+    expect(events).toHaveLength(6);
+    expect(new Set(events.map((e: any) => e.targetId)).size).toBe(6);
+    expect(await t.prisma.leakReport.count()).toBe(0);
+  });
+});
+
 describe('rate limit per address', () => {
   test('past RATE_LIMIT_LEAK_REPORTS_PER_MINUTE: 429 RATE_LIMITED with Retry-After', async () => {
     const limited = await startTestApp({ leakReportsCheckSeconds: 0, limits: { ...testConfig().limits, leakReportsPerMinute: 2 } });
