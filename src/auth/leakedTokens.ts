@@ -82,6 +82,8 @@ async function revokeIfLive(tx: Transaction, tokenString: string, now: Date): Pr
 export class LeakReportWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> = Promise.resolve();
+  /** Set by stop(): a run in progress ends after its current row. */
+  private stopping = false;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -108,8 +110,6 @@ export class LeakReportWorker {
     });
     return this.running;
   }
-
-  private stopping = false;
 
   /** Stops after the row in progress (the rest stays queued for the next start). */
   async stop() {
