@@ -6,6 +6,7 @@ import type { Database } from './db/database';
 import { createAuthenticator } from './auth/authenticate';
 import { LastUsedRecorder } from './auth/lastUsedRecorder';
 import { ExpiryNoticeJob } from './auth/expiryNotices';
+import { LeakReportWorker } from './auth/leakedTokens';
 import { SecretProofCache } from './auth/secretProofCache';
 import { CredentialCache } from './auth/credentialCache';
 import { CredentialChanges } from './auth/credentialChanges';
@@ -36,6 +37,8 @@ export interface App {
   lastUsed: LastUsedRecorder;
   /** token.expiring audit events, checked every TOKEN_EXPIRY_CHECK_SECONDS (one instance at a time). */
   expiryNotices: ExpiryNoticeJob;
+  /** The revokeLeakedTokens queue, worked through every LEAK_REPORTS_CHECK_SECONDS (any instance). */
+  leakReports: LeakReportWorker;
   /** Structured logs (pino): one line per request, masked errors with their stack. */
   logger: Logger;
   limiter: AbuseLimiter;
@@ -81,6 +84,8 @@ export function createApp(config: Config, database: Database, options: AppOption
   lastUsed.start();
   const expiryNotices = new ExpiryNoticeJob(prisma, config.tokenExpiryCheckSeconds * 1000, logger);
   expiryNotices.start();
+  const leakReports = new LeakReportWorker(prisma, config.leakReportsCheckSeconds * 1000, logger);
+  if (config.leakReportsCheckSeconds > 0) leakReports.start();
 
   const limitBody = bodyLimit(config.maxBodyBytes);
   const logging = requestLogging(logger);
@@ -142,6 +147,7 @@ export function createApp(config: Config, database: Database, options: AppOption
     database,
     lastUsed,
     expiryNotices,
+    leakReports,
     logger,
     limiter,
     credentials,
@@ -149,6 +155,7 @@ export function createApp(config: Config, database: Database, options: AppOption
     metrics,
     stop: async () => {
       await expiryNotices.stop();
+      await leakReports.stop();
       await credentialChanges.stop();
       await lastUsed.stop();
       await limiter.close();

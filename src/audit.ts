@@ -9,6 +9,7 @@ export type AuditAction =
   | 'token.revoked'
   | 'token.deleted'
   | 'token.expiring'
+  | 'token.leaked'
   | 'member.invited'
   | 'member.added'
   | 'member.updated'

@@ -22,6 +22,8 @@ export const envSchema = z.object({
   LAST_USED_FLUSH_SECONDS: z.coerce.number().int().min(1).max(60).default(15),
   // How often an instance looks for token.expiring notices that are due (src/auth/expiryNotices.ts).
   TOKEN_EXPIRY_CHECK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  // How often an instance works through the revokeLeakedTokens queue (src/auth/leakedTokens.ts).
+  LEAK_REPORTS_CHECK_SECONDS: z.coerce.number().int().min(1).max(3_600).default(5),
   TOKEN_VERIFY_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   // Credentials kept per instance (0: read on every request); see src/auth/credentialCache.ts.
   CREDENTIAL_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
@@ -56,6 +58,7 @@ export const envSchema = z.object({
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(600),
   RATE_LIMIT_LOGIN_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(10),
   RATE_LIMIT_SIGNUP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(60),
+  RATE_LIMIT_LEAK_REPORTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(10),
   // Behind reverse proxies: which of them to trust for X-Forwarded-For (src/limits/clientAddress.ts).
   TRUST_PROXY: z
     .string()
@@ -134,6 +137,8 @@ export interface Config {
   lastUsedFlushSeconds: number;
   /** How often the token.expiring notices are looked for, in seconds. */
   tokenExpiryCheckSeconds: number;
+  /** How often the revokeLeakedTokens queue is worked through; 0 (tests only) never on a timer. */
+  leakReportsCheckSeconds: number;
   tokenVerifyCacheSize: number;
   /** Credentials (token or session with user and memberships) kept per instance; 0 = none. */
   credentialCacheSize: number;
@@ -179,6 +184,8 @@ export interface AbuseLimits {
   logInFailuresPerMinute: number;
   /** signUps per minute per client address. */
   signUpsPerMinute: number;
+  /** revokeLeakedTokens calls per minute per client address. */
+  leakReportsPerMinute: number;
   /** Whose X-Forwarded-For entries name the client; see src/limits/clientAddress.ts. */
   trustProxy: TrustProxy;
 }
@@ -226,6 +233,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     sessionTtlSeconds: env.SESSION_TTL_SECONDS,
     lastUsedFlushSeconds: env.LAST_USED_FLUSH_SECONDS,
     tokenExpiryCheckSeconds: env.TOKEN_EXPIRY_CHECK_SECONDS,
+    leakReportsCheckSeconds: env.LEAK_REPORTS_CHECK_SECONDS,
     tokenVerifyCacheSize: env.TOKEN_VERIFY_CACHE_SIZE,
     credentialCacheSize: env.CREDENTIAL_CACHE_SIZE,
     credentialBarrierTimeoutMs: env.CREDENTIAL_BARRIER_TIMEOUT_MS,
@@ -248,6 +256,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       anonymousRequestsPerMinute: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
       logInFailuresPerMinute: env.RATE_LIMIT_LOGIN_FAILURES_PER_MINUTE,
       signUpsPerMinute: env.RATE_LIMIT_SIGNUP_PER_MINUTE,
+      leakReportsPerMinute: env.RATE_LIMIT_LEAK_REPORTS_PER_MINUTE,
       trustProxy: env.TRUST_PROXY,
     },
     corsOrigins: env.CORS_ORIGINS,

@@ -174,7 +174,7 @@ describe('METRICS_ENABLED: on the gateway port', () => {
     expect(after.requests('NewOrg', anonymous.status) - before.requests('NewOrg', anonymous.status)).toBe(1);
     expect(after.requests('NewBoard', forbidden.status) - before.requests('NewBoard', forbidden.status)).toBe(1);
     // No limit refused anything here.
-    for (const reason of ['token_rate', 'address_rate', 'budget', 'login_failures', 'signup_rate', 'refused_credentials']) {
+    for (const reason of ['token_rate', 'address_rate', 'budget', 'login_failures', 'signup_rate', 'leak_report_rate', 'refused_credentials']) {
       expect(after.refusals(reason)).toBe(before.refusals(reason));
     }
   });
@@ -211,6 +211,7 @@ describe('METRICS_ENABLED: on the gateway port', () => {
     ['budget', { budgetDefaultPerMinute: 1 }],
     ['login_failures', { logInFailuresPerMinute: 1 }],
     ['signup_rate', { signUpsPerMinute: 1 }],
+    ['leak_report_rate', { leakReportsPerMinute: 1 }],
   ] as const)('HTTP 429 counted by the limit reached: %s', async (reason, limits) => {
     const app = appWith(limits);
     const from = { 'X-Forwarded-For': `198.51.100.${Math.floor(Math.random() * 250)}` };
@@ -221,6 +222,7 @@ describe('METRICS_ENABLED: on the gateway port', () => {
       query: 'mutation SignUp($input: SignUpInput!) { signUp(input: $input) { token } }',
       variables: { input: { email: `metrics-${Math.random().toString(36).slice(2)}@example.com`, password: 'a-good-password', name: 'M' } },
     });
+    const leak = { query: 'mutation Leak($tokens: [String!]!) { revokeLeakedTokens(tokens: $tokens) { received } }', variables: { tokens: ['pcl_not-a-token'] } };
     // The first request is let through, the second refused.
     const [first, second, operation, headers] = {
       token_rate: [viewer, viewer, 'Me', { ...from, ...bearer(owner.token) }],
@@ -229,6 +231,7 @@ describe('METRICS_ENABLED: on the gateway port', () => {
       budget: [viewer, viewer, 'Me', { ...from, ...bearer(owner.token) }],
       login_failures: [logIn, logIn, 'LogIn', from],
       signup_rate: [newUser(), newUser(), 'SignUp', from],
+      leak_report_rate: [leak, leak, 'Leak', from],
     }[reason] as [Record<string, unknown>, Record<string, unknown>, string, Record<string, string>];
     expect((await post(app, first, headers)).status).not.toBe(429);
     const refused = await post(app, second, headers);
@@ -243,6 +246,7 @@ describe('METRICS_ENABLED: on the gateway port', () => {
       budget: 0,
       login_failures: 0,
       signup_rate: 0,
+      leak_report_rate: 0,
       refused_credentials: 0,
       [reason]: 1,
     };

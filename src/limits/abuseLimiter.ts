@@ -1,6 +1,6 @@
 // The abuse limits, per caller: a request rate and a complexity budget per token (per user
 // for sessions, per client address without a credential), a stricter count of failed logIn
-// attempts per address and per email, of signUps per address, and of refused bearer tokens
+// attempts per address and per email, of signUps and leaked-token reports per address, and of refused bearer tokens
 // per address (each costs an argon2id verification). Counts live in `Counters`.
 import type { AbuseLimits } from '../env';
 import { rateLimited } from '../errors';
@@ -8,7 +8,7 @@ import type { Principal } from '../auth/principal';
 import type { Counters, CountersHealth, Take } from './counters';
 
 /** Which limit refused a request (HTTP 429); the metrics count refusals by it. */
-export type LimitRefusal = 'token_rate' | 'address_rate' | 'budget' | 'login_failures' | 'signup_rate' | 'refused_credentials';
+export type LimitRefusal = 'token_rate' | 'address_rate' | 'budget' | 'login_failures' | 'signup_rate' | 'leak_report_rate' | 'refused_credentials';
 
 /** Whom a request counts against. */
 export interface Caller {
@@ -180,6 +180,16 @@ export class AbuseLimiter {
     if (!result.allowed) {
       this.onRefusal('signup_rate');
       throw rateLimited(`Too many signUps from your address: ${limit} per minute. Try again in ${seconds(result.resetMs)} s.`, result.resetMs / 1000);
+    }
+  }
+
+  /** One revokeLeakedTokens call from this address (each may queue 1,000 argon2id verifications). */
+  async leakReportAttempt(address: string): Promise<void> {
+    const limit = this.config.leakReportsPerMinute;
+    const result = await this.counters.take('leakReports', `address:${address}`, 1, limit);
+    if (!result.allowed) {
+      this.onRefusal('leak_report_rate');
+      throw rateLimited(`Too many leaked-token reports from your address: ${limit} per minute. Try again in ${seconds(result.resetMs)} s.`, result.resetMs / 1000);
     }
   }
 

@@ -18,8 +18,8 @@ const WINDOW_SECONDS = 60;
 // The stores keep counts; limits are applied by `take`, never by the library.
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
-export type CounterKind = 'budget' | 'requests' | 'authFailures' | 'logInFailures' | 'signUps';
-const KINDS: readonly CounterKind[] = ['budget', 'requests', 'authFailures', 'logInFailures', 'signUps'];
+export type CounterKind = 'budget' | 'requests' | 'authFailures' | 'logInFailures' | 'signUps' | 'leakReports';
+const KINDS: readonly CounterKind[] = ['budget', 'requests', 'authFailures', 'logInFailures', 'signUps', 'leakReports'];
 
 export interface Take {
   allowed: boolean;

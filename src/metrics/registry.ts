@@ -19,6 +19,7 @@ const REFUSAL_REASONS: readonly RefusalReason[] = [
   'budget',
   'login_failures',
   'signup_rate',
+  'leak_report_rate',
   'refused_credentials',
 ];
 

@@ -8,6 +8,7 @@ import './board';
 import './item';
 import './apiToken';
 import './audit';
+import './leakedTokens';
 
 export const schema = builder.toSchema({ sortSchema: false });
 

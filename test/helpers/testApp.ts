@@ -36,6 +36,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     RATE_LIMIT_ANONYMOUS_PER_MINUTE: '100000000',
     RATE_LIMIT_LOGIN_FAILURES_PER_MINUTE: '100000000',
     RATE_LIMIT_SIGNUP_PER_MINUTE: '100000000',
+    RATE_LIMIT_LEAK_REPORTS_PER_MINUTE: '100000000',
   });
   return { ...config, ...overrides };
 }
