@@ -116,7 +116,7 @@ export function expectRefused(response: GraphQLResponse, code: 'FORBIDDEN' | 'NO
 
 /**
  * A digest of every row the API can change (all domain tables; sessions and the batched
- * `lastUsedAt`/`updatedAt` of tokens left out), per table, so that "nothing changed" is
+ * `lastUsedAt`/`lastUsedIps`/`updatedAt` of tokens left out), per table, so that "nothing changed" is
  * checked in the database itself and a failure names the table that changed. Each table's
  * digest is its row count and the sum of its rows' hashes (order-independent: no sort).
  */
@@ -132,8 +132,9 @@ export async function dbFingerprint(t: TestApp): Promise<Record<string, string>>
       digest('Board'),
       digest('Item'),
       digest('ItemUpdate'),
-      // Every column but the two that change on use (batched lastUsedAt writes).
-      digest('ApiToken', `to_jsonb(x) - 'lastUsedAt' - 'updatedAt'`),
+      // Every column but those written on use (the batched lastUsedAt and lastUsedIps) and by the
+      // expiry-notice job.
+      digest('ApiToken', `to_jsonb(x) - 'lastUsedAt' - 'lastUsedIps' - 'updatedAt' - 'expiringNotice7dAt' - 'expiringNotice1dAt'`),
       digest('ApiTokenBoard'),
       digest('AuditEvent'),
     ].join(',\n')}`,
