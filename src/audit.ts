@@ -18,9 +18,15 @@ export type AuditAction =
 
 type AuditWriter = { auditEvent: { create(args: { data: Prisma.AuditEventUncheckedCreateInput }): Promise<unknown> } };
 
+/** Work the gateway does on its own (background jobs): named, with no user or token behind it. */
+export interface SystemActor {
+  kind: 'system';
+  name: string;
+}
+
 export function recordAudit(
   db: AuditWriter,
-  principal: Principal,
+  actor: Principal | SystemActor,
   event: { action: AuditAction; organizationId: string | null; targetId: string },
 ) {
   return db.auditEvent.create({
@@ -28,9 +34,9 @@ export function recordAudit(
       action: event.action,
       organizationId: event.organizationId,
       targetId: event.targetId,
-      actorName: actorName(principal),
-      actorUserId: principalUser(principal)?.id ?? null,
-      actorTokenId: principalToken(principal)?.id ?? null,
+      ...(actor.kind === 'system'
+        ? { actorName: actor.name, actorUserId: null, actorTokenId: null }
+        : { actorName: actorName(actor), actorUserId: principalUser(actor)?.id ?? null, actorTokenId: principalToken(actor)?.id ?? null }),
     },
   });
 }

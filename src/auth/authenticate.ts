@@ -19,7 +19,10 @@ export interface Authenticator {
 }
 
 /** The hashes a secret may match now: the current one, and the replaced one during a grace period. */
-function candidateHashes(token: ApiTokenRecord['token'], now: Date): string[] {
+export function candidateHashes(
+  token: Pick<ApiTokenRecord['token'], 'secretHash' | 'previousSecretHash' | 'previousSecretExpiresAt'>,
+  now: Date,
+): string[] {
   const candidates = [token.secretHash];
   if (token.previousSecretHash && token.previousSecretExpiresAt && token.previousSecretExpiresAt > now) {
     candidates.push(token.previousSecretHash);

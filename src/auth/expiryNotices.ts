@@ -6,6 +6,7 @@
 // the event, and a second writer waits for the row and then finds it set.
 // A notice whose time came before the token was created is skipped (a 1-hour token gets none);
 // revoked and expired tokens get none; a check that was down for a while catches up.
+import { recordAudit } from '../audit';
 import type { PrismaClient } from '../generated/prisma/client';
 import type { Logger } from '../server/logging';
 
@@ -57,9 +58,7 @@ export async function writeDueNotices(tx: Transaction, now: Date): Promise<numbe
       if (token.expiresAt!.getTime() - aheadMs < token.createdAt.getTime()) continue;
       const { count } = await tx.apiToken.updateMany({ where: { id: token.id, [column]: null }, data: { [column]: now } });
       if (count === 0) continue; // another writer recorded it
-      await tx.auditEvent.create({
-        data: { action: 'token.expiring', organizationId: token.organizationId, targetId: token.id, actorName: EXPIRY_NOTICE_ACTOR },
-      });
+      await recordAudit(tx, { kind: 'system', name: EXPIRY_NOTICE_ACTOR }, { action: 'token.expiring', organizationId: token.organizationId, targetId: token.id });
       written++;
     }
   }

@@ -14,7 +14,9 @@
 // A row holds the reported string in clear until it is processed (the worker needs the secret
 // to check it against the hash); it is deleted as soon as it is, and never logged (the log
 // scrubber masks pcl_ strings anyway).
+import { recordAudit } from '../audit';
 import type { PrismaClient } from '../generated/prisma/client';
+import { candidateHashes } from './authenticate';
 import type { Logger } from '../server/logging';
 import { verifySecret } from './password';
 import { API_TOKEN_PREFIX, parseToken } from './tokenFormat';
@@ -65,17 +67,12 @@ async function revokeIfLive(tx: Transaction, tokenString: string, now: Date): Pr
     select: { id: true, organizationId: true, secretHash: true, previousSecretHash: true, previousSecretExpiresAt: true, revokedAt: true, expiresAt: true },
   });
   if (!token || token.revokedAt || (token.expiresAt && token.expiresAt <= now)) return;
-  // The secrets that work now: the current one, and the previous one during its grace period.
-  const hashes = [token.secretHash];
-  if (token.previousSecretHash && token.previousSecretExpiresAt && token.previousSecretExpiresAt > now) hashes.push(token.previousSecretHash);
   let live = false;
-  for (const hash of hashes) if (!live) live = await verifySecret(hash, parsed.secret);
+  for (const hash of candidateHashes(token, now)) if (!live) live = await verifySecret(hash, parsed.secret);
   if (!live) return;
   const { count } = await tx.apiToken.updateMany({ where: { id: token.id, revokedAt: null }, data: { revokedAt: now } });
   if (count === 0) return;
-  await tx.auditEvent.create({
-    data: { action: 'token.leaked', organizationId: token.organizationId, targetId: token.id, actorName: LEAK_REPORT_ACTOR },
-  });
+  await recordAudit(tx, { kind: 'system', name: LEAK_REPORT_ACTOR }, { action: 'token.leaked', organizationId: token.organizationId, targetId: token.id });
 }
 
 /** Works through the queue: every LEAK_REPORTS_CHECK_SECONDS on each instance, or when asked (runOnce). */
