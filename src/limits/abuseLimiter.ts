@@ -5,7 +5,7 @@
 import type { AbuseLimits } from '../env';
 import { rateLimited } from '../errors';
 import type { Principal } from '../auth/principal';
-import type { Counters, CountersHealth, Take } from './counters';
+import type { CounterKind, Counters, CountersHealth, Take } from './counters';
 
 /** Which limit refused a request (HTTP 429); the metrics count refusals by it. */
 export type LimitRefusal = 'token_rate' | 'address_rate' | 'budget' | 'login_failures' | 'signup_rate' | 'leak_report_rate' | 'refused_credentials';
@@ -175,21 +175,20 @@ export class AbuseLimiter {
 
   /** One signUp from this address. */
   async signUpAttempt(address: string): Promise<void> {
-    const limit = this.config.signUpsPerMinute;
-    const result = await this.counters.take('signUps', `address:${address}`, 1, limit);
-    if (!result.allowed) {
-      this.onRefusal('signup_rate');
-      throw rateLimited(`Too many signUps from your address: ${limit} per minute. Try again in ${seconds(result.resetMs)} s.`, result.resetMs / 1000);
-    }
+    await this.takePerAddress('signUps', 'signup_rate', address, this.config.signUpsPerMinute, 'signUps');
   }
 
   /** One revokeLeakedTokens call from this address (each may queue 1,000 argon2id verifications). */
   async leakReportAttempt(address: string): Promise<void> {
-    const limit = this.config.leakReportsPerMinute;
-    const result = await this.counters.take('leakReports', `address:${address}`, 1, limit);
+    await this.takePerAddress('leakReports', 'leak_report_rate', address, this.config.leakReportsPerMinute, 'leaked-token reports');
+  }
+
+  /** One action of a kind limited per client address; RATE_LIMITED once the address used them up. */
+  private async takePerAddress(kind: CounterKind, reason: LimitRefusal, address: string, limit: number, what: string): Promise<void> {
+    const result = await this.counters.take(kind, `address:${address}`, 1, limit);
     if (!result.allowed) {
-      this.onRefusal('leak_report_rate');
-      throw rateLimited(`Too many leaked-token reports from your address: ${limit} per minute. Try again in ${seconds(result.resetMs)} s.`, result.resetMs / 1000);
+      this.onRefusal(reason);
+      throw rateLimited(`Too many ${what} from your address: ${limit} per minute. Try again in ${seconds(result.resetMs)} s.`, result.resetMs / 1000);
     }
   }
 
