@@ -12,7 +12,8 @@ const UPDATES = newestFirst('Item.updates');
 
 export const Item = builder.prismaObject('Item', {
   // Each item row carries its board's place, for the visibility check below.
-  authScopes: (item) => ({ visible: placeOfItem(item) }),
+  // A boolean, not a scope map: the check runs for every item of a page (see builder.ts).
+  authScopes: (item, ctx) => ctx.reach.canSee(placeOfItem(item)),
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
