@@ -106,6 +106,10 @@ describe('complexity budget', () => {
     await t.prisma.item.delete({ where: { id: created.body.data.__m.id } });
     // Skipped fields cost nothing; introspection under an alias is still free.
     expect(await cost(`query($id: ID!, $no: Boolean!) { board(id: $id) { id name @skip(if: $no) } }`, { id: org.boardId, no: true })).toMatchObject({ cost: 3 });
+    // The same document with the other @skip value is read by its own selections (the way a
+    // response is read is kept per document and per non-string variables).
+    expect(await cost(`query($id: ID!, $no: Boolean!) { board(id: $id) { id name @skip(if: $no) } }`, { id: org.boardId, no: false })).toMatchObject({ cost: 4 });
+    expect(await cost(`query($id: ID!, $no: Boolean!) { board(id: $id) { id name @skip(if: $no) } }`, { id: 'cnosuchboard0000000000000', no: false })).toMatchObject({ cost: 1 });
     expect(await cost('{ s: __schema { queryType { name } } }')).toMatchObject({ cost: 0, requestedCost: 0 });
   });
 

@@ -17,6 +17,7 @@ import {
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
+  type OperationDefinitionNode,
   type GraphQLObjectType,
   type GraphQLOutputType,
   type GraphQLSchema,
@@ -47,91 +48,127 @@ const estimateField: ComplexityEstimator = ({ field, args, childComplexity }) =>
  * choice (`__x: organizations` costs what `organizations` costs). Only the introspection
  * fields themselves (`__schema`, `__type`, `__typename`) are free.
  */
-export function responseCost(operation: ExecutedOperation, data: Record<string, unknown> | null): number {
-  if (!data) return 0;
-  const { schema, document, variableValues } = operation;
-  const definition = getOperationAST(document, operation.operationName ?? undefined);
-  const rootType = definition && schema.getRootType(definition.operation);
-  if (!definition || !rootType) return 0;
-  const fragments: Record<string, FragmentDefinitionNode> = {};
-  for (const node of document.definitions) if (node.kind === Kind.FRAGMENT_DEFINITION) fragments[node.name.value] = node;
-  const walk: Walk = { schema, fragments, variables: variableValues ?? {}, subfields: new Map() };
-  return fieldsCost(walk, rootType, collectFields(schema, fragments, walk.variables, rootType, definition.selectionSet), data);
+export function responseCost(plan: ResponsePlan | null, data: Record<string, unknown> | null): number {
+  if (!plan || !data) return 0;
+  return fieldsCost(plan, plan.root(), data);
 }
 
-export interface ExecutedOperation {
-  schema: GraphQLSchema;
-  document: DocumentNode;
-  operationName?: string | null;
-  variableValues?: Record<string, unknown> | null;
-}
+/**
+ * How to read the responses to one operation (with one set of @skip/@include values): the
+ * selections graphql-js's own collectFields/collectSubfields give (fragments, @skip/@include,
+ * as execution does it), collected once per object field the first time a response holds it,
+ * and kept with the operation's cost (operationCosts) for the requests that send it again.
+ */
+class ResponsePlan {
+  private rootFields: FieldPlan[] | undefined;
+  private readonly fragments: Record<string, FragmentDefinitionNode> = {};
 
-interface Walk {
-  schema: GraphQLSchema;
-  fragments: Record<string, FragmentDefinitionNode>;
-  variables: Record<string, unknown>;
-  /** Each list's elements share their field nodes: their subfields are collected once. */
-  subfields: Map<readonly FieldNode[], Map<string, readonly FieldNode[]>>;
-}
-
-function fieldsCost(walk: Walk, type: GraphQLObjectType, fields: Map<string, readonly FieldNode[]>, data: Record<string, unknown>): number {
-  let cost = 0;
-  for (const [responseKey, nodes] of fields) {
-    const name = nodes[0].name.value;
-    if (name.startsWith('__')) continue; // __typename, __schema, __type: real introspection only
-    const field = type.getFields()[name];
-    if (field && responseKey in data) cost += valueCost(walk, field.type, nodes, data[responseKey]);
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly rootType: GraphQLObjectType,
+    private readonly definition: OperationDefinitionNode,
+    document: DocumentNode,
+    private readonly variables: Record<string, unknown>,
+  ) {
+    for (const node of document.definitions) if (node.kind === Kind.FRAGMENT_DEFINITION) this.fragments[node.name.value] = node;
   }
+
+  root(): FieldPlan[] {
+    return (this.rootFields ??= this.fieldsOf(this.rootType, collectFields(this.schema, this.fragments, this.variables, this.rootType, this.definition.selectionSet)));
+  }
+
+  subfields(field: FieldPlan & { objectType: GraphQLObjectType }): FieldPlan[] {
+    return (field.subfields ??= this.fieldsOf(field.objectType, collectSubfields(this.schema, this.fragments, this.variables, field.objectType, field.nodes)));
+  }
+
+  private fieldsOf(type: GraphQLObjectType, collected: Map<string, readonly FieldNode[]>): FieldPlan[] {
+    const plan: FieldPlan[] = [];
+    for (const [responseKey, nodes] of collected) {
+      const name = nodes[0].name.value;
+      if (name.startsWith('__')) continue; // __typename, __schema, __type: real introspection only
+      const field = type.getFields()[name];
+      if (!field) continue;
+      const named = getNamedType(field.type);
+      plan.push({ responseKey, type: field.type, nodes, objectType: isObjectType(named) ? named : undefined });
+    }
+    return plan;
+  }
+}
+
+interface FieldPlan {
+  responseKey: string;
+  type: GraphQLOutputType;
+  nodes: readonly FieldNode[];
+  /** The object type its values have (this schema has object types only), else undefined. */
+  objectType: GraphQLObjectType | undefined;
+  /** Collected on first use. */
+  subfields?: FieldPlan[];
+}
+
+function fieldsCost(plan: ResponsePlan, fields: FieldPlan[], data: Record<string, unknown>): number {
+  let cost = 0;
+  for (const field of fields) if (field.responseKey in data) cost += valueCost(plan, field, field.type, data[field.responseKey]);
   return cost;
 }
 
-function valueCost(walk: Walk, type: GraphQLOutputType, nodes: readonly FieldNode[], value: unknown): number {
+function valueCost(plan: ResponsePlan, field: FieldPlan, type: GraphQLOutputType, value: unknown): number {
   if (value === null || value === undefined) return SCALAR_COST;
   const unwrapped = isNonNullType(type) ? type.ofType : type;
   if (isListType(unwrapped)) {
     if (!Array.isArray(value)) return SCALAR_COST;
-    return value.reduce((sum: number, element) => sum + valueCost(walk, unwrapped.ofType, nodes, element), 0);
+    let cost = 0;
+    for (const element of value) cost += valueCost(plan, field, unwrapped.ofType, element);
+    return cost;
   }
   if (isLeafType(unwrapped) || typeof value !== 'object') return SCALAR_COST;
-  // This schema has object types only; an abstract type would need the value's runtime type.
-  if (!isObjectType(unwrapped)) return OBJECT_COST;
-  let fields = walk.subfields.get(nodes);
-  if (!fields) walk.subfields.set(nodes, (fields = collectSubfields(walk.schema, walk.fragments, walk.variables, unwrapped, nodes)));
-  return OBJECT_COST + fieldsCost(walk, unwrapped, fields, value as Record<string, unknown>);
+  // An abstract type would need the value's runtime type: none in this schema.
+  if (!field.objectType) return OBJECT_COST;
+  return OBJECT_COST + fieldsCost(plan, plan.subfields(field as FieldPlan & { objectType: GraphQLObjectType }), value as Record<string, unknown>);
 }
 
 // Yoga parses each distinct document once and hands the same DocumentNode to every request
 // that sends it, so costs are remembered per document, per operation and variables (a few
 // hundred per document, enough for clients that send the same queries again and again).
-const costsByDocument = new WeakMap<DocumentNode, Map<string, number | null>>();
+const costsByDocument = new WeakMap<DocumentNode, Map<string, OperationCosts>>();
 const COSTS_PER_DOCUMENT = 256;
 
-/**
- * The operation's cost, or null when it cannot be computed (unknown operation name, variables
- * of the wrong type): execution then refuses the request with its usual error.
- */
-export function operationCost(
+export interface OperationCosts {
+  /** The estimate, or null when it cannot be computed (unknown operation name, variables of the wrong type): execution then refuses the request with its usual error. */
+  requested: number | null;
+  /** How responseCost reads its responses (null when there is no such operation). */
+  response: ResponsePlan | null;
+}
+
+const UNKNOWABLE: OperationCosts = { requested: null, response: null };
+
+export function operationCosts(
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName: string | undefined,
   variables: Record<string, unknown> | undefined,
-): number | null {
+): OperationCosts {
   let costs = costsByDocument.get(document);
   if (!costs) costsByDocument.set(document, (costs = new Map()));
   // Only numbers and booleans weigh in this schema (`first`/`last`, `@skip`/`@include`): ids,
   // cursors and other strings are left out of the key, so a query sent for one board after another
   // is estimated once.
-  let key: string;
+  let weighed: string;
   try {
-    key = `${operationName ?? ''}\n${JSON.stringify(variables ?? {}, (name, value) => (name !== '' && typeof value === 'string' ? 0 : value))}`;
+    weighed = JSON.stringify(variables ?? {}, (name, value) => (name !== '' && typeof value === 'string' ? 0 : value));
   } catch {
-    return null; // variables nested too deep to serialize: execution refuses them
+    return UNKNOWABLE; // variables nested too deep to serialize: execution refuses them
   }
-  if (costs.has(key)) return costs.get(key)!;
-  const cost = computeCost(schema, document, operationName, variables);
+  const key = `${operationName ?? ''}\n${weighed}`;
+  const known = costs.get(key);
+  if (known) return known;
+  const definition = getOperationAST(document, operationName);
+  const rootType = definition && schema.getRootType(definition.operation);
+  // The plan keeps the variables without their strings (no id, cursor or password stays in memory).
+  const response = definition && rootType ? new ResponsePlan(schema, rootType, definition, document, JSON.parse(weighed) as Record<string, unknown>) : null;
+  const computed: OperationCosts = { requested: computeCost(schema, document, operationName, variables), response };
   if (costs.size >= COSTS_PER_DOCUMENT) costs.clear();
-  costs.set(key, cost);
-  return cost;
+  costs.set(key, computed);
+  return computed;
 }
 
 function computeCost(

@@ -12,7 +12,7 @@ import type { Context } from '../context';
 import { isGraphiQLRequest } from '../server/graphiql';
 import { budgetHeaders, type AbuseLimiter, type BudgetCharge } from './abuseLimiter';
 import type { ClientAddressOf } from './clientAddress';
-import { operationCost, responseCost } from './cost';
+import { operationCosts, responseCost } from './cost';
 
 /**
  * The requests answered without GraphQL execution count against their address's request rate
@@ -44,7 +44,8 @@ export function abuseLimitsPlugin(limiter: AbuseLimiter): Plugin<Record<string, 
       const ctx = args.contextValue as unknown as Context;
       const caller = limiter.callerOf(ctx.principal, ctx.clientAddress);
       // Variables of the wrong type make the estimate unknowable; execution then refuses them.
-      const requestedCost = operationCost(args.schema, args.document, args.operationName ?? undefined, args.variableValues ?? undefined) ?? 0;
+      const costs = operationCosts(args.schema, args.document, args.operationName ?? undefined, args.variableValues ?? undefined);
+      const requestedCost = costs.requested ?? 0;
       try {
         await limiter.admitRequest(caller);
         await limiter.admitBudget(caller, requestedCost);
@@ -56,7 +57,7 @@ export function abuseLimitsPlugin(limiter: AbuseLimiter): Plugin<Record<string, 
       return {
         async onExecuteDone({ result, setResult }) {
           if (Symbol.asyncIterator in result) return; // no subscriptions in this schema
-          const charge = await limiter.chargeBudget(caller, responseCost(args, result.data ?? null), requestedCost);
+          const charge = await limiter.chargeBudget(caller, responseCost(costs.response, result.data ?? null), requestedCost);
           charges.set(ctx.request, charge);
           const { cost, budget, remaining, resetInSeconds } = charge;
           setResult({ ...result, extensions: { ...result.extensions, complexity: { cost, requestedCost, budget, remaining, resetInSeconds } } });
