@@ -116,7 +116,7 @@ export function createApp(config: Config, database: Database, options: AppOption
     // Only CORS_ORIGINS, never with credentials (src/server/cors.ts).
     cors: corsOption(config.corsOrigins),
     // Unexpected errors become "Unexpected error." with no stack, SQL or secret.
-    maskedErrors: { maskError, isDev: false },
+    maskedErrors: { maskError: logging.maskError(maskError), isDev: false },
     landingPage: false,
     // Bodies over MAX_BODY_BYTES: HTTP 413 before they are read whole. Batches (a JSON array
     // body) stay refused: yoga's batching is off, so they get HTTP 400 "Batching is not supported."

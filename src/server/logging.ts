@@ -6,17 +6,16 @@
 //    "status":200,"durationMs":12.4,"caller":"personal","tokenPublicId":"…","userId":"…","msg":"request completed"}
 //
 // Never logged: secrets, passwords, hashes, Authorization headers, request bodies, variables or
-// query strings. Yoga's own log calls (e.g. the original of every masked error, with its stack)
-// go through the same logger and carry the request id of the request they happened in. As a
+// query strings. The original of every masked error is logged with its stack and the request id
+// of the request it happened in; yoga's other log calls go through the same logger. As a
 // last line of defence every line is scrubbed of anything that looks like a token (`pcl_`/`pcs_`
 // + base62), a bearer credential or an argon2 hash before it is written.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { inspect } from 'node:util';
 import type { GraphQLError } from 'graphql';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import type { Plugin, YogaLogger } from 'graphql-yoga';
+import type { Plugin, YogaLogger, YogaServerOptions } from 'graphql-yoga';
 import type { Config } from '../env';
 import type { Principal } from '../auth/principal';
 import { parseToken } from '../auth/tokenFormat';
@@ -99,58 +98,80 @@ function serializeError(error: unknown, depth = 0): Record<string, unknown> {
   return out;
 }
 
+type MaskError = NonNullable<Exclude<YogaServerOptions<object, object>['maskedErrors'], boolean | undefined>['maskError']>;
+
 export interface RequestLogging {
-  /** Yoga's `logging` option: its log calls, with the current request's id. */
+  /** Yoga's `logging` option: its log calls. */
   yogaLogger: YogaLogger;
-  /** The yoga plugin: request id, X-Request-Id header and the request line. */
+  /** Yoga's `maskedErrors.maskError`: `mask`, remembering each original for its request's log. */
+  maskError(mask: MaskError): MaskError;
+  /** The yoga plugin: request id, X-Request-Id header, masked errors' originals and the request line. */
   plugin: Plugin;
 }
 
+// Each request's state is kept by its Request object, which every hook is given. (Not an
+// AsyncLocalStorage: on Node 20 that puts a hook on every promise the process makes.)
 export function requestLogging(logger: Logger): RequestLogging {
-  const requests = new AsyncLocalStorage<RequestState>();
+  const requests = new WeakMap<Request, RequestState>();
+  // Masked errors -> their originals, logged once the request they belong to is known (onResultProcess).
+  const originals = new WeakMap<object, unknown>();
+  const held = new WeakSet<object>();
   const logged = new WeakSet<object>();
+
+  const logUnexpected = (error: Error, requestId?: string) => {
+    // Yoga may hand over the same error more than once: once is enough.
+    if (logged.has(error)) return;
+    logged.add(error);
+    logger.error({ ...(requestId && { requestId }), err: error }, scrub(`Unexpected error: ${error.message}`));
+  };
 
   const forward = (level: 'debug' | 'info' | 'warn' | 'error') => (...args: unknown[]) => {
     if (!logger.isLevelEnabled(level)) return;
-    const requestId = requests.getStore()?.requestId;
-    const bindings: Record<string, unknown> = requestId ? { requestId } : {};
     const error = args.find((a): a is Error => a instanceof Error);
     if (error) {
-      // Yoga logs a masked error more than once on some paths: once is enough.
-      if (logged.has(error)) return;
-      logged.add(error);
-      logger[level]({ ...bindings, err: error }, scrub(`Unexpected error: ${error.message}`));
+      // A masked error's original is logged with its request id when the result is processed.
+      if (!held.has(error)) logUnexpected(error);
       return;
     }
-    logger[level](bindings, scrub(args.map((a) => (typeof a === 'string' ? a : inspect(a, { depth: 3, breakLength: Infinity }))).join(' ')));
+    logger[level](scrub(args.map((a) => (typeof a === 'string' ? a : inspect(a, { depth: 3, breakLength: Infinity }))).join(' ')));
   };
   const yogaLogger: YogaLogger = { debug: forward('debug'), info: forward('info'), warn: forward('warn'), error: forward('error') };
 
+  const maskError = (mask: MaskError): MaskError => (error, message, isDev) => {
+    const masked = mask(error, message, isDev);
+    if (masked !== error && error instanceof Error) {
+      originals.set(masked, error);
+      held.add(error);
+    }
+    return masked;
+  };
+
   const plugin: Plugin = {
     instrumentation: {
+      // Around everything else, so that requests answered by any plugin get their line too.
       request({ request }, wrapped) {
         const url = new URL(request.url, 'http://localhost');
-        const state: RequestState = {
+        requests.set(request, {
           requestId: requestIdOf(request.headers.get('x-request-id')),
           start: performance.now(),
           method: request.method,
           // The path only: a GET's query string can hold variables.
           path: url.pathname,
           hasAuthorization: request.headers.has('authorization'),
-        };
-        return requests.run(state, wrapped);
+        });
+        return wrapped();
       },
     },
     onRequest({ request }) {
       // Known before authentication, so that a refused token's line names it too.
-      const state = requests.getStore();
+      const state = requests.get(request);
       const bearer = /^Bearer[ ]+(\S+)[ ]*$/i.exec(request.headers.get('authorization') ?? '');
       const parsed = state && bearer ? parseToken(bearer[1]) : null;
       if (state && parsed) state[parsed.prefix === 'pcs_' ? 'sessionPublicId' : 'tokenPublicId'] = parsed.publicId;
     },
     onContextBuilding() {
       return ({ context }) => {
-        const state = requests.getStore();
+        const state = requests.get((context as { request: Request }).request);
         const principal = (context as { principal?: Principal }).principal;
         if (!state || !principal) return;
         state.caller = principal.kind;
@@ -158,17 +179,20 @@ export function requestLogging(logger: Logger): RequestLogging {
         if (principal.kind === 'personal' || principal.kind === 'service') state.tokenPublicId = principal.token.publicId;
       };
     },
-    onResultProcess({ result }) {
-      const state = requests.getStore();
-      if (!state) return;
+    onResultProcess({ request, result }) {
+      const state = requests.get(request);
       for (const single of Array.isArray(result) ? result : [result]) {
         const errors = (single as { errors?: readonly GraphQLError[] } | null)?.errors;
         if (!Array.isArray(errors)) continue;
-        for (const error of errors) (state.errorCodes ??= []).push(String(error.extensions?.code ?? 'UNKNOWN'));
+        for (const error of errors) {
+          if (state) (state.errorCodes ??= []).push(String(error.extensions?.code ?? 'UNKNOWN'));
+          const original = originals.get(error) ?? (error.originalError ? originals.get(error.originalError) : undefined);
+          if (original instanceof Error) logUnexpected(original, state?.requestId);
+        }
       }
     },
-    onResponse({ response, setResponse, fetchAPI }) {
-      const state = requests.getStore();
+    onResponse({ request, response, setResponse, fetchAPI }) {
+      const state = requests.get(request);
       if (!state) return;
       try {
         response.headers.set('X-Request-Id', state.requestId);
@@ -196,5 +220,5 @@ export function requestLogging(logger: Logger): RequestLogging {
     },
   };
 
-  return { yogaLogger, plugin };
+  return { yogaLogger, maskError, plugin };
 }
