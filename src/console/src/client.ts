@@ -1,0 +1,45 @@
+// The GraphQL client (urql): POSTs to this origin's /graphql with the session's bearer token.
+// No document cache: every page asks the API again, so a list never shows a revoked token as active.
+import { Client, CombinedError, fetchExchange } from 'urql';
+import { currentSession, setSession } from './session';
+
+export const client = new Client({
+  url: '/graphql',
+  exchanges: [fetchExchange],
+  preferGetMethod: false,
+  requestPolicy: 'network-only',
+  fetchOptions: (): RequestInit => {
+    const session = currentSession();
+    const headers: Record<string, string> = session ? { authorization: `Bearer ${session.token}` } : {};
+    return { headers };
+  },
+});
+
+/** An API error in words a person can act on (never raw JSON). */
+export function errorText(error: CombinedError | Error | null | undefined): string | null {
+  if (!error) return null;
+  if (error instanceof CombinedError) {
+    if (error.graphQLErrors.length > 0) {
+      const codes = error.graphQLErrors.map((e) => e.extensions?.code);
+      if (codes.includes('UNAUTHENTICATED') && currentSession()) {
+        // The session ended (expired, logged out elsewhere): back to the log-in page.
+        setSession(null);
+        return 'Your session has ended. Log in again.';
+      }
+      return error.graphQLErrors.map((e) => friendlyMessage(e.message)).join(' ');
+    }
+    if (error.networkError) return 'The gateway could not be reached. Check your connection and try again.';
+  }
+  return 'Something went wrong. Try again.';
+}
+
+/** The minting rule's refusals, said as what the person can do instead. */
+export function friendlyMessage(message: string): string {
+  const grant = /^You cannot grant (\w+): your role in this scope is (\w+)\.$/.exec(message);
+  if (grant) return `You can grant at most ${grant[2]} in this scope (you asked for ${grant[1]}). Choose ${grant[2]} or a lower role.`;
+  const service = /^Minting SERVICE tokens needs (\w+) or OWNER in the whole scope; your role there is (\w+)\.$/.exec(message);
+  if (service) {
+    return `Service tokens need ${service[1]} or OWNER in the whole scope, and your role there is ${service[2] === 'none' ? 'nothing' : service[2]}. Create a personal token instead, or ask an owner.`;
+  }
+  return message;
+}
