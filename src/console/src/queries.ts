@@ -101,19 +101,22 @@ export interface Space {
   id: string;
   name: string;
   viewerRole: Role | null;
-  boards: Connection<Board>;
 }
 
-/** What the wizard's scope pickers offer: one organization's spaces and boards. */
-export const ORGANIZATION_PLACES = gql`
-  query OrganizationPlaces($id: ID!) {
+/** What the wizard's space picker offers: one organization's spaces. */
+export const ORGANIZATION_SPACES = gql`
+  query OrganizationSpaces($id: ID!) {
     organization(id: $id) {
       id name viewerRole
-      spaces(first: 50) {
-        pageInfo { hasNextPage endCursor }
-        edges { node { id name viewerRole boards(first: 50) { pageInfo { hasNextPage endCursor } edges { node { id name } } } } }
-      }
+      spaces(first: 100) { edges { node { id name viewerRole } } }
     }
+  }
+`;
+
+/** What the wizard's board picker offers: one space's boards. */
+export const SPACE_BOARDS = gql`
+  query SpaceBoards($id: ID!) {
+    space(id: $id) { id boards(first: 100) { edges { node { id name } } } }
   }
 `;
 

@@ -1,6 +1,6 @@
 // Pieces every page uses: busy and error messages, a confirmation dialog, the secret shown
 // once, paging, and the token table.
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { Link } from './router';
 import type { ApiToken } from './queries';
 import { expiryText, fullDate, kindText, lastUsedText, roleText, scopeText, statusText } from './format';
@@ -47,6 +47,7 @@ export function ConfirmDialog(props: {
   onCancel: () => void;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
@@ -56,13 +57,13 @@ export function ConfirmDialog(props: {
   return (
     <dialog
       ref={ref}
-      aria-labelledby="confirm-title"
+      aria-labelledby={titleId}
       onCancel={(event) => {
         event.preventDefault();
         if (!props.busy) props.onCancel();
       }}
     >
-      <h2 id="confirm-title">{props.title}</h2>
+      <h2 id={titleId}>{props.title}</h2>
       {props.children}
       <ErrorMessage text={props.error} />
       <div className="actions">

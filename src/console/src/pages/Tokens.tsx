@@ -55,10 +55,7 @@ export function TokenList({ organizationId, notice }: { organizationId?: string;
   useEffect(() => rememberTokens(tokens));
 
   return (
-    <section aria-labelledby="token-list-title" aria-busy={result.fetching}>
-      <h2 id="token-list-title" className={organizationId ? undefined : 'visually-hidden'}>
-        {organizationId ? 'Every token of the organization' : 'Your tokens'}
-      </h2>
+    <section aria-label={organizationId ? 'Every token of the organization' : 'Your tokens'} aria-busy={result.fetching}>
       <Notice text={notice} />
       <TokenFilters name={name} status={status} onName={setName} onStatus={setStatus} />
       {result.fetching && <Busy>Loading tokens…</Busy>}

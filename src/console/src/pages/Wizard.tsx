@@ -5,7 +5,7 @@ import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'rea
 import { useMutation, useQuery } from 'urql';
 import { errorText } from '../client';
 import { ROLES, ROLE_SUMMARY, fullDate, roleAtLeast, scopeText } from '../format';
-import { CREATE_TOKEN, MY_ORGANIZATIONS, ORGANIZATION_PLACES, type ApiToken, type Connection, type Organization, type Role, type Space, type TokenKind } from '../queries';
+import { CREATE_TOKEN, MY_ORGANIZATIONS, ORGANIZATION_SPACES, SPACE_BOARDS, type ApiToken, type Board, type Connection, type Organization, type Role, type Space, type TokenKind } from '../queries';
 import { Link } from '../router';
 import { Busy, ErrorMessage, SecretView } from '../ui';
 
@@ -69,12 +69,18 @@ export function WizardPage() {
   const organizations = orgsResult.data?.organizations.edges.map((e) => e.node) ?? [];
   const organization = organizations.find((o) => o.id === draft.organizationId);
   const [placesResult] = useQuery<{ organization: (Organization & { spaces: Connection<Space> }) | null }>({
-    query: ORGANIZATION_PLACES,
+    query: ORGANIZATION_SPACES,
     variables: { id: draft.organizationId },
     pause: !draft.organizationId,
   });
   const spaces = placesResult.data?.organization?.spaces.edges.map((e) => e.node) ?? [];
   const space = spaces.find((s) => s.id === draft.spaceId);
+  const [boardsResult] = useQuery<{ space: { boards: Connection<Board> } | null }>({
+    query: SPACE_BOARDS,
+    variables: { id: draft.spaceId },
+    pause: !draft.spaceId || draft.scope !== 'BOARDS',
+  });
+  const boards = boardsResult.data?.space?.boards.edges.map((e) => e.node) ?? [];
   const [createResult, create] = useMutation<{ createApiToken: { secret: string; apiToken: ApiToken } }>(CREATE_TOKEN);
 
   // The first organization is chosen for the user.
@@ -97,12 +103,12 @@ export function WizardPage() {
 
   const scopeWords = (): string => {
     if (draft.scope === 'EVERYTHING') return 'Everything you can reach';
-    const boards = space?.boards.edges.map((e) => e.node).filter((b) => draft.boardIds.includes(b.id)) ?? [];
+    const chosen = boards.filter((b) => draft.boardIds.includes(b.id));
     return scopeText({
       scopeType: draft.scope,
       organization: organization ? { id: organization.id, name: organization.name } : null,
       space: space ? { id: space.id, name: space.name } : null,
-      boards,
+      boards: chosen,
     });
   };
 
@@ -246,8 +252,10 @@ export function WizardPage() {
             {draft.scope === 'BOARDS' && space && (
               <fieldset>
                 <legend>Boards in {space.name}</legend>
-                {space.boards.edges.length === 0 && <p className="hint">This space has no boards.</p>}
-                {space.boards.edges.map(({ node: board }) => (
+                {boardsResult.fetching && <Busy>Loading boards…</Busy>}
+                <ErrorMessage text={errorText(boardsResult.error)} />
+                {boardsResult.data && boards.length === 0 && <p className="hint">This space has no boards.</p>}
+                {boards.map((board) => (
                   <div className="choice" key={board.id}>
                     <input
                       type="checkbox"
