@@ -12,8 +12,13 @@ import { ensureConsoleBuilt } from './server/console';
 
 async function main() {
   const config = loadConfig();
-  // A fresh clone's `npm install` built it already; a changed source since is rebuilt here.
-  ensureConsoleBuilt((message) => console.log(message));
+  // A fresh clone's `npm install` built it already; a changed source since is rebuilt here. The
+  // API does not depend on it: if the build fails, /console says so and the rest is served.
+  try {
+    ensureConsoleBuilt((message) => console.log(message));
+  } catch (error) {
+    console.error(`The token console is not available: ${error instanceof Error ? error.message : error}`);
+  }
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,

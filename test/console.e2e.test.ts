@@ -62,8 +62,8 @@ const TOKEN_STATE = `query { apiTokens(first: 100) { edges { node { id name stat
     });
   }
 
-  async function screenshot(p: Page, name: string, options: { readme?: boolean } = {}) {
-    await p.screenshot({ path: path.join(ARTIFACTS, `${DATABASE}-${name}.png`), fullPage: true });
+  async function screenshot(p: Page, name: string, options: { readme?: boolean; fullPage?: boolean } = {}) {
+    await p.screenshot({ path: path.join(ARTIFACTS, `${DATABASE}-${name}.png`), fullPage: options.fullPage ?? true });
     if (options.readme && process.env.CONSOLE_README_SCREENSHOTS === '1') {
       mkdirSync(README_SCREENSHOTS, { recursive: true });
       await p.screenshot({ path: path.join(README_SCREENSHOTS, `${name}.png`), fullPage: true });
@@ -410,7 +410,7 @@ const TOKEN_STATE = `query { apiTokens(first: 100) { edges { node { id name stat
         await p.locator('main h1').waitFor();
         await p.locator('[role=status].busy').first().waitFor({ state: 'detached' });
         expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
-        await screenshot(p, `narrow-${name}`);
+        await screenshot(p, `narrow-${name}`, { fullPage: false });
       }
     } finally {
       await narrow.close();
@@ -466,6 +466,34 @@ const TOKEN_STATE = `query { apiTokens(first: 100) { edges { node { id name stat
       await p.getByText('Only the organization’s owners see this page.').waitFor();
     } finally {
       await viewerContext.close();
+    }
+  });
+
+  test("a refusal by the minting rule is said as what to do: an EDITOR cannot raise a token to OWNER", async () => {
+    const editor: TestUser = await signUp(t, 'Eddie Editor');
+    await addMember(t, sessionToken, { organizationId, email: editor.email, role: 'EDITOR' });
+    const minted = await mintToken(t, editor.token, { name: 'Editor bot', kind: 'SERVICE', role: 'EDITOR', organizationId });
+    const editorContext = await newContext();
+    try {
+      const p = await editorContext.newPage();
+      await p.goto('/console/login');
+      await p.getByLabel('Email').fill(editor.email);
+      await p.getByLabel('Password').fill(editor.password);
+      await p.getByRole('button', { name: 'Log in' }).click();
+      await p.getByRole('link', { name: 'Editor bot' }).click();
+      await p.getByRole('heading', { name: 'Editor bot', level: 1 }).waitFor();
+      await p.getByRole('button', { name: 'Edit' }).click();
+      await p.getByLabel('Role').selectOption('OWNER');
+      await p.getByRole('button', { name: 'Save changes' }).click();
+      const alert = p.getByRole('alert');
+      await alert.waitFor();
+      expect(await alert.innerText()).toBe('You can grant at most EDITOR in this scope (you asked for OWNER). Choose EDITOR or a lower role.');
+      await screenshot(p, 'token-refused');
+      // Nothing changed.
+      const state = dataOf(await t.gql(TOKEN_STATE, {}, editor.token)).apiTokens.edges.find((e: { node: { id: string } }) => e.node.id === minted.id).node;
+      expect(state.role).toBe('EDITOR');
+    } finally {
+      await editorContext.close();
     }
   });
 

@@ -4,7 +4,6 @@
 // tested in a browser by test/console.e2e.test.ts.
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import request from 'supertest';
 import { createApp, type App } from '../src/app';
 import { CONSOLE_CONTENT_SECURITY_POLICY, CONSOLE_DIST_DIR, ensureConsoleBuilt } from '../src/server/console';
 import { serve, type LiveServer } from './helpers/liveServer';

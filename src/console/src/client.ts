@@ -1,6 +1,7 @@
 // The GraphQL client (urql): POSTs to this origin's /graphql with the session's bearer token.
 // No document cache: every page asks the API again, so a list never shows a revoked token as active.
 import { Client, CombinedError, fetchExchange } from 'urql';
+import { friendlyMessage } from './format';
 import { currentSession, setSession } from './session';
 
 export const client = new Client({
@@ -31,15 +32,4 @@ export function errorText(error: CombinedError | Error | null | undefined): stri
     if (error.networkError) return 'The gateway could not be reached. Check your connection and try again.';
   }
   return 'Something went wrong. Try again.';
-}
-
-/** The minting rule's refusals, said as what the person can do instead. */
-export function friendlyMessage(message: string): string {
-  const grant = /^You cannot grant (\w+): your role in this scope is (\w+)\.$/.exec(message);
-  if (grant) return `You can grant at most ${grant[2]} in this scope (you asked for ${grant[1]}). Choose ${grant[2]} or a lower role.`;
-  const service = /^Minting SERVICE tokens needs (\w+) or OWNER in the whole scope; your role there is (\w+)\.$/.exec(message);
-  if (service) {
-    return `Service tokens need ${service[1]} or OWNER in the whole scope, and your role there is ${service[2] === 'none' ? 'nothing' : service[2]}. Create a personal token instead, or ask an owner.`;
-  }
-  return message;
 }

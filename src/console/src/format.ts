@@ -1,5 +1,5 @@
 // How the console says things: times relative to now, scopes with names, roles in one line.
-import type { ApiToken, Role } from './queries';
+import type { ApiToken, Role, TokenKind } from './queries';
 
 export const ROLES: Role[] = ['VIEWER', 'AGENT', 'EDITOR', 'OWNER'];
 
@@ -11,6 +11,18 @@ export const ROLE_SUMMARY: Record<Role, string> = {
 };
 
 export const roleAtLeast = (role: Role | null | undefined, required: Role) => role != null && ROLES.indexOf(role) >= ROLES.indexOf(required);
+
+/**
+ * The roles the wizard offers for a token of this kind where the user's own role is `own` (the
+ * API's viewerRole there), after the minting rule (src/auth/minting.ts): a SERVICE token needs
+ * EDITOR or OWNER and gets at most the user's role. A PERSONAL token's cap may be set higher but
+ * never does more than the user can, so only the caps that mean something are offered.
+ */
+export function grantableRoles(kind: TokenKind, own: Role | null | undefined): Role[] {
+  if (!own) return [];
+  if (kind === 'SERVICE' && !roleAtLeast(own, 'EDITOR')) return [];
+  return ROLES.filter((role) => roleAtLeast(own, role));
+}
 
 const relative = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
 const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
@@ -45,7 +57,7 @@ export const kindText = (token: Pick<ApiToken, 'kind'>) => (token.kind === 'PERS
 
 export function roleText(token: Pick<ApiToken, 'role' | 'kind'>): string {
   if (token.role) return token.role;
-  return 'your role';
+  return 'your own role';
 }
 
 /** "Organization Acme", "Space Engineering", "3 boards in Engineering", "Board Roadmap in Engineering". */
@@ -68,4 +80,15 @@ export function scopeText(token: Pick<ApiToken, 'scopeType' | 'organization' | '
 /** An action from the audit log ("token.created") in words. */
 export function actionText(action: string): string {
   return action.replace(/[._]/g, ' ');
+}
+
+/** The minting rule's refusals, said as what the person can do instead. */
+export function friendlyMessage(message: string): string {
+  const grant = /^You cannot grant (\w+): your role in this scope is (\w+)\.$/.exec(message);
+  if (grant) return `You can grant at most ${grant[2]} in this scope (you asked for ${grant[1]}). Choose ${grant[2]} or a lower role.`;
+  const service = /^Minting SERVICE tokens needs (\w+) or OWNER in the whole scope; your role there is (\w+)\.$/.exec(message);
+  if (service) {
+    return `Service tokens need ${service[1]} or OWNER in the whole scope, and your role there is ${service[2] === 'none' ? 'nothing' : service[2]}. Create a personal token instead, or ask an owner.`;
+  }
+  return message;
 }

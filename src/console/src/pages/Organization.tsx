@@ -6,6 +6,7 @@ import { actionText, fromNow, fullDate } from '../format';
 import { ORGANIZATION_AUDIT, type AuditEvent, type Connection, type Organization } from '../queries';
 import { Link } from '../router';
 import { Busy, ErrorMessage, Pager, usePaging } from '../ui';
+import { seenToken } from '../tokenLookup';
 import { TokenList } from './Tokens';
 
 function AuditLog({ organizationId }: { organizationId: string }) {
@@ -43,8 +44,8 @@ function AuditLog({ organizationId }: { organizationId: string }) {
                   </td>
                   <td data-label="Who">{node.actorName}</td>
                   <td data-label="What">{actionText(node.action)}</td>
-                  <td data-label="Target" className="mono">
-                    {node.targetId ?? '—'}
+                  <td data-label="Target">
+                    <TargetText id={node.targetId} />
                   </td>
                 </tr>
               ))}
@@ -57,6 +58,13 @@ function AuditLog({ organizationId }: { organizationId: string }) {
       )}
     </section>
   );
+}
+
+/** A target by name when it is a token seen on the tokens tab, else its id. */
+function TargetText({ id }: { id: string | null }) {
+  if (!id) return <>—</>;
+  const token = seenToken(id);
+  return token ? <>token “{token.name}”</> : <span className="mono">{id}</span>;
 }
 
 export function OrganizationPage({ organization, tab }: { organization: Organization | undefined; tab: 'tokens' | 'audit' }) {

@@ -4,7 +4,7 @@
 import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { errorText } from '../client';
-import { ROLES, ROLE_SUMMARY, fullDate, roleAtLeast, scopeText } from '../format';
+import { ROLE_SUMMARY, fullDate, grantableRoles, roleAtLeast, scopeText } from '../format';
 import { CREATE_TOKEN, MY_ORGANIZATIONS, ORGANIZATION_SPACES, SPACE_BOARDS, type ApiToken, type Board, type Connection, type Organization, type Role, type Space, type TokenKind } from '../queries';
 import { Link } from '../router';
 import { Busy, ErrorMessage, SecretView } from '../ui';
@@ -28,13 +28,6 @@ interface Draft {
 }
 
 const EMPTY: Draft = { name: '', description: '', kind: 'PERSONAL', organizationId: '', scope: 'SPACE', spaceId: '', boardIds: [], role: '', expiry: '30', customDate: '' };
-
-/** The roles a user may give a token of this kind where their own role is `own`. */
-export function grantableRoles(kind: TokenKind, own: Role | null | undefined): Role[] {
-  if (!own) return [];
-  if (kind === 'SERVICE' && !roleAtLeast(own, 'EDITOR')) return [];
-  return ROLES.filter((role) => roleAtLeast(own, role));
-}
 
 function Choice(props: { name: string; value: string; checked: boolean; onChange: () => void; label: ReactNode; hint?: ReactNode; disabled?: boolean }) {
   const id = `${props.name}-${props.value}`;
