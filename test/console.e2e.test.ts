@@ -324,12 +324,14 @@ const TOKEN_STATE = `query { apiTokens(first: 100) { edges { node { id name stat
     await page.getByLabel('Name (required)').fill('CI deploy (main)');
     await page.getByLabel('Role').selectOption('VIEWER');
     await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('button', { name: 'Save changes' }).waitFor({ state: 'detached' });
     await page.getByText('Changes saved.').waitFor();
     await page.getByRole('heading', { name: 'CI deploy (main)', level: 1 }).waitFor();
     expect(errorCodes(await createItemWith(deploySecret, engineeringBoard))).toEqual(['FORBIDDEN']);
     await page.getByRole('button', { name: 'Edit' }).click();
     await page.getByLabel('Role').selectOption('AGENT');
     await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('button', { name: 'Save changes' }).waitFor({ state: 'detached' });
     await page.getByText('Changes saved.').waitFor();
     expect((await createItemWith(deploySecret, engineeringBoard)).body.errors).toBeUndefined();
 

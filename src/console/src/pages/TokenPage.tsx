@@ -48,6 +48,12 @@ export function TokenPage({ id, onDeleted }: { id: string; onDeleted: (message: 
     void load();
   }, [load]);
 
+  // A new action starts without the last one's notice, so a notice always says what just happened.
+  const openDialog = (which: 'revoke' | 'delete' | 'regenerate') => {
+    setNotice(null);
+    setDialog(which);
+  };
+
   const saved = (changed: ApiToken, message: string) => {
     setToken(changed);
     rememberTokens([changed]);
@@ -194,16 +200,23 @@ export function TokenPage({ id, onDeleted }: { id: string; onDeleted: (message: 
         </form>
       ) : (
         <div className="actions">
-          <button type="button" onClick={() => setEdit({ name: token.name, description: token.description ?? '', role: token.role ?? '' })} disabled={revoked}>
+          <button
+            type="button"
+            onClick={() => {
+              setNotice(null);
+              setEdit({ name: token.name, description: token.description ?? '', role: token.role ?? '' });
+            }}
+            disabled={revoked}
+          >
             Edit
           </button>
-          <button type="button" onClick={() => setDialog('regenerate')} disabled={revoked}>
+          <button type="button" onClick={() => openDialog('regenerate')} disabled={revoked}>
             Regenerate
           </button>
-          <button type="button" className="danger" onClick={() => setDialog('revoke')} disabled={revoked}>
+          <button type="button" className="danger" onClick={() => openDialog('revoke')} disabled={revoked}>
             Revoke
           </button>
-          <button type="button" className="danger" onClick={() => setDialog('delete')}>
+          <button type="button" className="danger" onClick={() => openDialog('delete')}>
             Delete
           </button>
         </div>
