@@ -43,6 +43,7 @@ export function fromNow(iso: string, now = Date.now()): string {
 }
 
 export const fullDate = (iso: string) => new Date(iso).toLocaleString('en', { dateStyle: 'medium', timeStyle: 'short' });
+export const shortDate = (iso: string) => new Date(iso).toLocaleDateString('en', { dateStyle: 'medium' });
 
 export const lastUsedText = (token: Pick<ApiToken, 'lastUsedAt'>) => (token.lastUsedAt ? fromNow(token.lastUsedAt) : 'never');
 

@@ -3,7 +3,7 @@
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { Link } from './router';
 import type { ApiToken } from './queries';
-import { expiryText, fullDate, kindText, lastUsedText, roleText, scopeText, statusText } from './format';
+import { expiryText, fullDate, kindText, lastUsedText, roleText, scopeText, shortDate, statusText } from './format';
 
 /** A request under way: said to screen readers as well. */
 export function Busy({ children }: { children: ReactNode }) {
@@ -168,20 +168,24 @@ export function TokenTable({ tokens, caption, showCreator = false }: { tokens: A
               <th scope="row" data-label="Name">
                 <Link to={`/tokens/${token.id}`}>{token.name}</Link>
               </th>
-              <td data-label="Token" className="mono">
+              <td data-label="Token" className="mono nowrap">
                 {token.maskedToken}
               </td>
               <td data-label="Kind">{kindText(token)}</td>
               <td data-label="Role">{roleText(token)}</td>
               <td data-label="Scope">{scopeText(token)}</td>
               {showCreator && <td data-label="Created by">{token.createdBy?.name ?? (token.kind === 'SERVICE' ? 'a service token' : 'unknown')}</td>}
-              <td data-label="Created">
+              <td data-label="Created" className="nowrap">
                 <time dateTime={token.createdAt} title={fullDate(token.createdAt)}>
-                  {fullDate(token.createdAt)}
+                  {shortDate(token.createdAt)}
                 </time>
               </td>
-              <td data-label="Last used">{lastUsedText(token)}</td>
-              <td data-label="Expires">{expiryText(token)}</td>
+              <td data-label="Last used" className="nowrap">
+                {lastUsedText(token)}
+              </td>
+              <td data-label="Expires" className="nowrap" title={token.expiresAt ? fullDate(token.expiresAt) : undefined}>
+                {expiryText(token)}
+              </td>
               <td data-label="Status">
                 <span className={`status status-${token.status.toLowerCase()}`}>{statusText(token)}</span>
               </td>
