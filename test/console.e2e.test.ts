@@ -354,8 +354,9 @@ const TOKEN_STATE = `query { apiTokens(first: 100) { edges { node { id name stat
     const dialog = page.getByRole('dialog', { name: /Revoke/ });
     await dialog.waitFor();
     await screenshot(page, 'token-revoke');
-    // Cancel changes nothing.
-    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    // Focus starts on Cancel; Escape cancels, and changes nothing.
+    await expect(page.evaluate(() => document.activeElement?.textContent)).resolves.toBe('Cancel');
+    await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
     expect((await createItemWith(deploySecret, engineeringBoard)).body.errors).toBeUndefined();
 
@@ -466,6 +467,13 @@ const TOKEN_STATE = `query { apiTokens(first: 100) { edges { node { id name stat
       // The organization page itself says it is for owners only (and the API refuses the data).
       await p.goto(`/console/organizations/${organizationId}/tokens`);
       await p.getByText('Only the organization’s owners see this page.').waitFor();
+
+      // A session ended elsewhere (here: logOut through the API): the page goes back to logging in.
+      const session = JSON.parse((await p.evaluate(() => sessionStorage.getItem('portcullis.console.session')))!);
+      dataOf(await t.gql('mutation { logOut }', {}, session.token));
+      await p.goto('/console/tokens');
+      await p.getByRole('heading', { name: 'Log in' }).waitFor();
+      expect(await p.evaluate(() => sessionStorage.length)).toBe(0);
     } finally {
       await viewerContext.close();
     }

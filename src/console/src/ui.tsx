@@ -48,10 +48,15 @@ export function ConfirmDialog(props: {
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
+  const cancel = useRef<HTMLButtonElement>(null);
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
-    if (props.open && !dialog.open) dialog.showModal();
+    if (props.open && !dialog.open) {
+      dialog.showModal();
+      // A destructive action is never one keypress away: focus starts on Cancel.
+      if (props.danger) cancel.current?.focus();
+    }
     if (!props.open && dialog.open) dialog.close();
   }, [props.open]);
   return (
@@ -70,7 +75,7 @@ export function ConfirmDialog(props: {
         <button type="button" className={props.danger ? 'danger' : 'primary'} disabled={props.busy} aria-busy={props.busy} onClick={props.onConfirm}>
           {props.busy ? props.busyLabel : props.confirmLabel}
         </button>
-        <button type="button" disabled={props.busy} onClick={props.onCancel}>
+        <button type="button" ref={cancel} disabled={props.busy} onClick={props.onCancel}>
           Cancel
         </button>
       </div>
