@@ -312,6 +312,37 @@ const TOKEN_STATE = `query { apiTokens(first: 100) { edges { node { id name stat
     }
   });
 
+  test('the wizard: a personal token for chosen boards, capped at VIEWER, expiring on a chosen date', async () => {
+    await page.goto('/console/tokens/new');
+    await page.getByLabel('Name (required)').fill('Board reader');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('radio', { name: 'Chosen boards of one space' }).check();
+    await page.getByLabel('Space', { exact: true }).selectOption({ label: 'Engineering' });
+    // Next with no board chosen: said in words.
+    await page.getByRole('radio', { name: 'VIEWER' }).check();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await expect(page.getByRole('alert').innerText()).resolves.toBe('Choose at least one board.');
+    await page.getByRole('checkbox', { name: 'Roadmap' }).check();
+    await page.getByRole('checkbox', { name: 'Releases' }).check();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('radio', { name: 'On a date I choose' }).check();
+    const date = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel(/Expiry date/).fill(date);
+    await page.getByRole('button', { name: 'Next' }).click();
+    const review = await page.locator('dl.review').innerText();
+    expect(review).toMatch(/2 boards in Engineering/);
+    expect(review).toMatch(new RegExp(`At the end of ${date}`));
+    await page.getByRole('button', { name: 'Create the token' }).click();
+    const secret = await page.getByRole('textbox', { name: 'Secret' }).inputValue();
+    // It reads its boards and cannot write (VIEWER).
+    const board = await t.gql(`query($id: ID!) { board(id: $id) { name } }`, { id: engineeringBoard }, secret);
+    expect(board.body.data.board.name).toBe('Roadmap');
+    expect(errorCodes(await createItemWith(secret, engineeringBoard))).toEqual(['FORBIDDEN']);
+    const token = dataOf(await t.gql(TOKEN_STATE, {}, sessionToken)).apiTokens.edges[0].node;
+    expect(token).toMatchObject({ name: 'Board reader', role: 'VIEWER', scopeType: 'BOARDS' });
+    expect(new Date(token.expiresAt).getTime()).toBe(new Date(`${date}T23:59:59`).getTime());
+  });
+
   test('the token page: edit, then regenerate (the old secret is refused, the new one works)', async () => {
     await page.goto('/console/tokens');
     await page.getByLabel('Name contains').fill('deploy');
