@@ -15,6 +15,7 @@ import { createContext, createOpenAccessContext, type Context } from './context'
 import { schema, schemaWithoutScopeAuth } from './schema';
 import { healthPlugin } from './server/health';
 import { graphiqlPlugin } from './server/graphiql';
+import { consolePlugin } from './server/console';
 import { securityHeadersPlugin } from './server/securityHeaders';
 import { tokenExpirationHeaderPlugin } from './server/tokenExpirationHeader';
 import { corsOption } from './server/cors';
@@ -134,6 +135,7 @@ export function createApp(config: Config, database: Database, options: AppOption
       ...pageLimits,
       healthPlugin(database, limiter),
       graphiqlPlugin(),
+      consolePlugin(),
       limitBody.plugin,
       ...limitPlugins,
       requestErrorsPlugin(),

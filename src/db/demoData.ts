@@ -72,6 +72,7 @@ export async function seedDemoData(prisma: PrismaClient): Promise<DemoData | nul
         '',
         '=== Portcullis demo data (shown once) ===',
         `GraphiQL:     ${url}`,
+        `Console:      ${url.replace(/\/graphql$/, '/console')}  (log in as the owner below)`,
         `Owner login:  ${OWNER_EMAIL}  /  password: ${password}`,
         `OWNER token:  ${issued.token}`,
         `              (listed as ${maskToken(issued.publicId)}; this is the only time the full token is shown)`,
