@@ -3,7 +3,7 @@ import { placeOfBoard } from '../loaders';
 import { findVisible, locate, requireRoleOn } from './authorize';
 import { builder } from './builder';
 import { Item, ItemConnection } from './item';
-import { connectionOf, oldestFirst, relationPageQuery, withSortKey, type SortKey } from './pagination';
+import { connectionOf, oldestFirst, relationPageQuery, withSortKey } from './pagination';
 import { idSchema, nameSchema, textSchema } from './validation';
 
 const ITEMS = oldestFirst('Board.items');
@@ -23,8 +23,7 @@ export const Board = builder.prismaObject('Board', {
         select: (args, _ctx, nestedSelection) => ({
           items: withSortKey(nestedSelection(relationPageQuery(ITEMS, args, args.status == null ? {} : { status: args.status }), ['edges', 'node'])),
         }),
-        // withSortKey selected each row's createdAt (select mode leaves it out otherwise).
-        resolve: (board, args) => connectionOf<typeof Item.$inferType & SortKey>(ITEMS, args, board.items),
+        resolve: (board, args) => connectionOf<typeof Item.$inferType>(ITEMS, args, board.items),
       },
       ItemConnection,
     ),

@@ -11,9 +11,6 @@ const status = textSchema('The status').trim().max(200, 'The status must be at m
 const UPDATES = newestFirst('Item.updates');
 
 export const Item = builder.prismaObject('Item', {
-  // Select mode: a page of items reads the columns its query asks for (each exposed field adds
-  // its own) plus these, which the visibility check needs.
-  select: { id: true, boardId: true, spaceId: true, organizationId: true },
   // Each item row carries its board's place, for the visibility check below.
   // A boolean, not a scope map: the check runs for every item of a page (see builder.ts).
   authScopes: (item, ctx) => ctx.reach.canSee(placeOfItem(item)),
