@@ -11,7 +11,15 @@ export type Principal =
   /** `memberships`: the user's, as they were when this request was authenticated. */
   | { kind: 'session'; user: User; memberships: MembershipGrantSource[]; sessionId: string; expiresAt: Date }
   /** `minters`: the tokens up the chain that minted this one, nearest first (their budgets apply too). */
-  | { kind: 'personal'; user: User; memberships: MembershipGrantSource[]; token: TokenWithBoards; minters: Minter[] }
+  /** `blockedOrganizations`: those whose token policy this token breaks (id → message; auth/tokenPolicy.ts). */
+  | {
+      kind: 'personal';
+      user: User;
+      memberships: MembershipGrantSource[];
+      token: TokenWithBoards;
+      minters: Minter[];
+      blockedOrganizations?: ReadonlyMap<string, string>;
+    }
   | { kind: 'service'; token: TokenWithBoards; minters: Minter[] };
 
 /** The user a request acts as (null for anonymous and SERVICE tokens). */
