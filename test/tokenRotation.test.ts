@@ -3,6 +3,7 @@
 // at once on every instance), and rotateCurrentToken (an API token replacing its own secret).
 import { buildWorld, mintToken, type MintedToken, type World } from './helpers/factories';
 import { serveSecondInstance, timedPost } from './helpers/liveServer';
+import { TcpProxy } from './helpers/tcpProxy';
 import { dataOf, errorCodes, startTestApp, type TestApp } from './helpers/testApp';
 import { testDatabaseUrl } from './helpers/testDatabase';
 import { formatToken } from '../src/auth/tokenFormat';
@@ -60,8 +61,11 @@ async function expectRevoked(secret: string) {
 
 const mint = (extra: Record<string, unknown> = {}) => mintToken(t, w.owner.token, { role: 'VIEWER', organizationId: w.organizationId, ...extra });
 const regenerate = async (id: string, grace = 0): Promise<string> => dataOf(await t.gql(REGENERATE, { id, grace }, w.owner.token)).regenerateApiToken.secret;
-/** The grace period of the token's previous secret is over. */
-const endGrace = (id: string) => t.prisma.apiToken.update({ where: { id }, data: { previousSecretExpiresAt: new Date(Date.now() - 1000) } });
+/** The grace period of the token's previous secret is over (written behind the API's back: wait until the cache has heard). */
+async function endGrace(id: string) {
+  await t.prisma.apiToken.update({ where: { id }, data: { previousSecretExpiresAt: new Date(Date.now() - 1000) } });
+  await t.app.credentialChanges.barrier();
+}
 
 describe('reuse detection', () => {
   test('an old secret presented after the grace period: the usual 401 and token.reuse_detected; without revokeOnReuse the token is left alone', async () => {
@@ -185,8 +189,14 @@ describe('rotateCurrentToken', () => {
 });
 
 (onPostgres ? describe : describe.skip)('two instances on one PostgreSQL database', () => {
-  test('a revocation by reuse detection on one instance refuses the very next request on the other', async () => {
-    const second = await serveSecondInstance(t);
+  test('a revocation by reuse detection on one instance refuses the very next request on the other, even on a slow link', async () => {
+    // The second instance hears from PostgreSQL 300 ms late: the 401 that revoked must wait for it.
+    const url = new URL(t.database.location);
+    const slow = new TcpProxy({ host: url.hostname, port: Number(url.port || 5432) }, 300);
+    await slow.listen();
+    url.hostname = '127.0.0.1';
+    url.port = String(slow.port);
+    const second = await serveSecondInstance(t, { databaseUrl: url.toString() });
     try {
       await Promise.all([t.app.credentialChanges.whenStarted(), second.app.credentialChanges.whenStarted()]);
       const token: MintedToken = await mint({ revokeOnReuse: true });
@@ -198,6 +208,7 @@ describe('rotateCurrentToken', () => {
       expect((await timedPost(second.origin, ME, {}, fresh)).status).toBe(401);
     } finally {
       await second.close();
+      await slow.cut();
     }
   });
 
