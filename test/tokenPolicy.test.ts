@@ -176,6 +176,23 @@ describe('allowPersonalTokens', () => {
   });
 });
 
+describe('updateApiToken with a new expiry (how a blocked token is brought into line)', () => {
+  test('expiresAt or expiresInSeconds, not both; in the future; after notBefore; never past the calling token\'s own expiry', async () => {
+    const token = await serviceToken({ notBefore: new Date(Date.now() + 2 * DAY * 1000).toISOString() });
+    const update = (input: Record<string, unknown>, caller = w.owner.token) => t.gql(UPDATE, { input: { id: token.id, ...input } }, caller);
+    expectRefusal(await update({ expiresAt: new Date(Date.now() + DAY * 1000).toISOString(), expiresInSeconds: 60 }), 'BAD_USER_INPUT', /at most one of expiresAt and expiresInSeconds/);
+    expectRefusal(await update({ expiresAt: new Date(Date.now() - 1000).toISOString() }), 'BAD_USER_INPUT', /in the past/);
+    expectRefusal(await update({ expiresInSeconds: DAY }), 'BAD_USER_INPUT', /notBefore .* must be earlier than the token's expiry/);
+    // A token that expires in 2 days may not give another a later expiry.
+    const caller = await mintToken(t, w.owner.token, { kind: 'SERVICE', role: 'EDITOR', organizationId: w.organizationId, expiresInSeconds: 2 * DAY });
+    const child = await mintToken(t, caller.secret, { kind: 'SERVICE', role: 'VIEWER', organizationId: w.organizationId, expiresInSeconds: DAY });
+    expectRefusal(await t.gql(UPDATE, { input: { id: child.id, expiresInSeconds: 3 * DAY } }, caller.secret), 'FORBIDDEN', /must expire no later than/);
+    expect((await t.prisma.apiToken.findUniqueOrThrow({ where: { id: token.id } })).expiresAt).toBeNull();
+    const shorter = dataOf(await t.gql(UPDATE, { input: { id: child.id, expiresInSeconds: 3600 } }, caller.secret)).updateApiToken.expiresAt;
+    expect(Math.abs(new Date(shorter).getTime() - (Date.now() + 3_600_000))).toBeLessThan(60_000);
+  });
+});
+
 (onPostgres ? describe : describe.skip)('two instances on one PostgreSQL database', () => {
   test('a policy change blocks a cached token on the other instance from the next request on', async () => {
     const second = await serveSecondInstance(t);
