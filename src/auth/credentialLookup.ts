@@ -80,7 +80,7 @@ const REPLACED_SECRET = `
           WHERE d."digest" = $2 AND d."tokenId" = t."id" AND d."retiredAt" IS NOT NULL
             AND d."retiredAt" > now() - interval '${REPLACED_SECRET_DAYS} days') AS "replacedSecretPresented"`;
 
-/** `secretDigest`: the presented secret's digest (auth/secretDigest.ts), for reuse detection. */
+/** `secretDigest`: the presented secret's digest (auth/issueToken.ts), for reuse detection. */
 export async function findApiToken(prisma: PrismaClient, publicId: string, secretDigest: string): Promise<ApiTokenRecord | null> {
   const rows = await prisma.$queryRawUnsafe<
     (ApiToken & {

@@ -1,5 +1,6 @@
-// A new bearer token: its public id, the full token string (shown once) and the argon2id
-// hash of its secret (the only thing stored).
+// A new bearer token: its public id, the full token string (shown once), the argon2id hash of
+// its secret (what a secret is verified against) and the secret's SHA-256 digest (kept for API
+// tokens only to recognise the secret once it is replaced: auth/reuseDetection.ts).
 import { createHash } from 'node:crypto';
 import { hashSecret } from './password';
 import { formatToken, newPublicId, newSecret, type TokenPrefix } from './tokenFormat';

@@ -10,8 +10,10 @@ export type Principal =
   | { kind: 'anonymous' }
   /** `memberships`: the user's, as they were when this request was authenticated. */
   | { kind: 'session'; user: User; memberships: MembershipGrantSource[]; sessionId: string; expiresAt: Date }
-  /** `minters`: the tokens up the chain that minted this one, nearest first (their budgets apply too). */
-  /** `blockedOrganizations`: those whose token policy this token breaks (id → message; auth/tokenPolicy.ts). */
+  /**
+   * `minters`: the tokens up the chain that minted this one, nearest first (their budgets apply too).
+   * `blockedOrganizations`: those whose token policy this token breaks (id → message; auth/tokenPolicy.ts).
+   */
   | {
       kind: 'personal';
       user: User;
