@@ -419,6 +419,7 @@ describe('session tokens', () => {
       expect(dataOf(await short.gql(VIEWER, undefined, login.token)).viewer.user.id).toBe(user.id);
       // Simulate the 60 seconds passing.
       await short.prisma.session.updateMany({ where: { userId: user.id }, data: { expiresAt: new Date(Date.now() - 1) } });
+      await short.app.credentialChanges.barrier(); // a change behind the API's back: wait until the credential cache has heard of it
       for (const token of [login.token, user.token]) {
         const res = await rawPost(short, VIEWER, `Bearer ${token}`);
         expectInvalidToken(res);
