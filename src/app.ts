@@ -81,6 +81,8 @@ export function createApp(config: Config, database: Database, options: AppOption
     proofs: new SecretProofCache(config.tokenVerifyCacheSize, metrics?.cacheStats('secret_proof')),
     credentials,
     lastUsed,
+    // Without a cache there is nothing to drop (and no listener to answer a barrier).
+    credentialsChanged: config.credentialCacheSize > 0 ? () => credentialChanges.barrier() : undefined,
   });
   lastUsed.start();
   const expiryNotices = new ExpiryNoticeJob(prisma, config.tokenExpiryCheckSeconds * 1000, logger);

@@ -10,6 +10,8 @@ export type AuditAction =
   | 'token.deleted'
   | 'token.expiring'
   | 'token.leaked'
+  | 'token.reuse_detected'
+  | 'organization.token_policy_updated'
   | 'member.invited'
   | 'member.added'
   | 'member.updated'

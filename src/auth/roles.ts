@@ -46,6 +46,8 @@ export const OPERATIONS = {
   readOrganizationApiTokens: { role: 'OWNER', level: 'organization' },
   readAuditEvents: { role: 'OWNER', level: 'organization' },
   manageOthersTokens: { role: 'OWNER', level: 'organization' },
+  // Reading and setting the organization's token policy (auth/tokenPolicy.ts).
+  manageTokenPolicy: { role: 'OWNER', level: 'organization' },
   // Minting SERVICE tokens: EDITOR or OWNER in the whole scope (and never above the caller).
   mintServiceToken: { role: 'EDITOR', level: 'resource' },
 } as const satisfies Record<string, { role: Role; level: OperationLevel }>;
