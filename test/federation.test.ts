@@ -327,6 +327,12 @@ describe('exchangeFederatedToken', () => {
     const idToken = await signed();
     dataOf(await exchange(idToken));
     await expectRefused(() => exchange(idToken), 'UNAUTHENTICATED', /used already \(jti "[0-9a-f-]+"\); each ID token is exchanged once/);
+    // Sent twice at once: one exchange wins, the other is refused by the key.
+    const raced = await signed();
+    const before = await t.prisma.apiToken.count();
+    const answers = await Promise.all([exchange(raced), exchange(raced), exchange(raced)]);
+    expect(answers.map((res) => errorCodes(res)[0] ?? 'ok').sort()).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED', 'ok']);
+    expect(await t.prisma.apiToken.count()).toBe(before + 1);
     if (!onPostgres) return; // PGlite: one process owns the database
     const second = await serveSecondInstance(t, { config: { federation: federationConfig() } });
     try {
