@@ -27,6 +27,8 @@ interface Run {
 let t: TestApp;
 let live: LiveServer;
 let issuer: TestIssuer;
+/** Trusted, but its JWKS endpoint drops every connection. */
+let downIssuer: TestIssuer;
 let owner: TestUser;
 let spaceId: string;
 let workDir: string;
@@ -80,7 +82,9 @@ let githubPolicy: string;
 
 beforeAll(async () => {
   issuer = await startIssuer();
-  t = await startTestApp({ federation: { issuers: [issuer.url], allowInsecureLoopback: true, fetchTimeoutMs: 2_000, jwksRefetchCooldownMs: 60_000 } });
+  downIssuer = await startIssuer();
+  downIssuer.jwksMode = 'down';
+  t = await startTestApp({ federation: { issuers: [issuer.url, downIssuer.url], allowInsecureLoopback: true, fetchTimeoutMs: 2_000, jwksRefetchCooldownMs: 60_000 } });
   live = await serve(t.app);
   workDir = mkdtempSync(path.join(os.tmpdir(), 'portcullis-ci-'));
   owner = await signUp(t, 'Owner');
@@ -109,6 +113,7 @@ afterAll(async () => {
   await live?.close();
   await t?.close();
   await issuer?.close();
+  await downIssuer?.close();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
   // Nothing secret in any error output of the whole file.
   for (const stderr of allStderr) for (const secret of secrets) expect(stderr).not.toContain(secret);
@@ -199,5 +204,12 @@ describe('portcullis ci token', () => {
     await new Promise((resolve) => closed.close(resolve));
     const unreachable = await cli(['ci', 'token'], github({ PORTCULLIS_URL: `http://127.0.0.1:${port}` }));
     expect(unreachable).toMatchObject({ code: 4, stdout: '', stderr: expect.stringMatching(/Cannot reach the gateway at http:\/\/127\.0\.0\.1:\d+\/graphql: .*ECONNREFUSED/) });
+
+    // The gateway cannot fetch the issuer's keys: exit 4 too, the gateway's reason in words.
+    const idToken = await downIssuer.sign(githubClaims(downIssuer.url));
+    secrets.push(idToken);
+    const issuerDown = await cli(['ci', 'token', '--id-token-env', 'ID_TOKEN'], { ID_TOKEN: idToken });
+    expect(issuerDown).toMatchObject({ code: 4, stdout: '' });
+    expect(issuerDown.stderr).toMatch(/could not answer: The keys of the issuer http:\/\/127\.0\.0\.1:\d+ could not be fetched: .*Try again shortly\. \(SERVICE_UNAVAILABLE\)/);
   });
 });

@@ -9,7 +9,7 @@ import { ConfigError, DEFAULT_FEDERATION_ISSUERS, loadConfig, type FederationCon
 import { addMember, buildWorld, mintToken, signUp, type World } from './helpers/factories';
 import { serveSecondInstance, timedPost } from './helpers/liveServer';
 import { type TestIssuer, githubClaims, startIssuer } from './helpers/oidcIssuer';
-import { dataOf, errorCodes, startTestApp, type GraphQLResponse, type TestApp } from './helpers/testApp';
+import { dataOf, errorCodes, startTestApp, testConfig, type GraphQLResponse, type TestApp } from './helpers/testApp';
 import { testDatabaseUrl } from './helpers/testDatabase';
 
 const onPostgres = Boolean(testDatabaseUrl());
@@ -197,6 +197,8 @@ describe('createFederationPolicy', () => {
     await expectRefused(() => t.gql(CREATE_POLICY, { input: policyInput({ claims: [{ claim: 'aud', equals: 'x' }] }) }, w.owner.token), 'BAD_USER_INPUT', /cannot pin aud/);
     const twice = [{ claim: 'repository_id', equals: '1' }, { claim: 'repository_id', equals: '2' }];
     await expectRefused(() => t.gql(CREATE_POLICY, { input: policyInput({ claims: twice }) }, w.owner.token), 'BAD_USER_INPUT', /names repository_id twice/);
+    const many = Array.from({ length: 21 }, (_, i) => ({ claim: `c${i}`, equals: 'x' }));
+    await expectRefused(() => t.gql(CREATE_POLICY, { input: policyInput({ claims: many }) }, w.owner.token), 'BAD_USER_INPUT', /At most 20 claim conditions/);
   });
 
   it('refuses a non-OWNER creator, a role above the creator\'s, and SERVICE tokens', async () => {
@@ -377,6 +379,23 @@ describe('exchangeFederatedToken', () => {
     dataOf(await exchange(await slowIssuer.sign(githubClaims(slowIssuer.url))));
     dataOf(await t.gql(DELETE_POLICY, { id: policy.id }, w.owner.token));
     slowIssuer.jwksMode = 'slow';
+  });
+
+  it('counts against the address\'s anonymous rate limit, with or without a credential', async () => {
+    const limited = await startTestApp({ federation: federationConfig(), limits: { ...testConfig().limits, anonymousRequestsPerMinute: 3 } });
+    try {
+      const user = await signUp(limited, 'Limited'); // the first anonymous request of the address
+      const idToken = await signed({ aud: 'nobody' });
+      expect(errorCodes(await limited.gql(EXCHANGE, { idToken }))).toEqual(['FORBIDDEN']);
+      // With a credential the request counts against it, and the exchange against the address as well.
+      expect(errorCodes(await limited.gql(EXCHANGE, { idToken }, user.token))).toEqual(['FORBIDDEN']);
+      const res = await limited.gql(EXCHANGE, { idToken }, user.token);
+      expect(res.status).toBe(429);
+      expect(errorCodes(res)).toEqual(['RATE_LIMITED']);
+      expect(errorCodes(await limited.gql(EXCHANGE, { idToken }))).toEqual(['RATE_LIMITED']);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('asks for policyId when several policies match, and takes the one named', async () => {
