@@ -5,7 +5,9 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import type { JWTPayload } from 'jose';
+import { redactSecrets } from '../src/cli/errors';
 import { ConfigError, DEFAULT_FEDERATION_ISSUERS, loadConfig, type FederationConfig } from '../src/env';
+import { scrub } from '../src/server/logging';
 import { addMember, buildWorld, mintToken, signUp, type World } from './helpers/factories';
 import { serveSecondInstance, timedPost } from './helpers/liveServer';
 import { type TestIssuer, githubClaims, startIssuer } from './helpers/oidcIssuer';
@@ -456,6 +458,34 @@ describe('deleteFederationPolicy', () => {
     } finally {
       await second?.close();
     }
+  });
+});
+
+describe('logs', () => {
+  it('hold no ID token and no issued secret, whatever the exchange\'s outcome; JWTs are scrubbed from any line', async () => {
+    const lines: string[] = [];
+    const logged = await startTestApp({ logLevel: 'debug', federation: federationConfig() }, { logStream: { write: (line: string) => void lines.push(line) } });
+    try {
+      const owner = await signUp(logged, 'Logged owner');
+      const organizationId = dataOf(await logged.gql(`mutation { createOrganization(input: { name: "L" }) { id } }`, {}, owner.token)).createOrganization.id;
+      dataOf(await logged.gql(CREATE_POLICY, { input: { ...policyInput(), spaceId: undefined, organizationId } }, owner.token));
+      const idTokens = [await signed(), await signed({ aud: 'nobody' }), await downIssuer.sign(githubClaims(downIssuer.url)), 'eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0.'];
+      const answers = [];
+      for (const idToken of idTokens) answers.push(await logged.gql(EXCHANGE, { idToken }));
+      const secret = dataOf(answers[0]).exchangeFederatedToken.secret;
+      expect(answers.slice(1).map((res) => errorCodes(res)[0])).toEqual(['FORBIDDEN', 'SERVICE_UNAVAILABLE', 'UNAUTHENTICATED']);
+      expect(lines.length).toBeGreaterThan(idTokens.length);
+      for (const text of [...lines, ...answers.slice(1).map((res) => JSON.stringify(res.body))]) {
+        for (const idToken of idTokens) expect(text).not.toContain(idToken);
+        expect(text).not.toContain(secret);
+      }
+    } finally {
+      await logged.close();
+    }
+    // The last line of defence, should a message ever quote one.
+    const idToken = await signed();
+    expect(scrub(`{"msg":"refused ${idToken} here"}`)).toBe('{"msg":"refused [REDACTED] here"}');
+    expect(redactSecrets(`refused ${idToken}.`)).toBe('refused [redacted JWT].');
   });
 });
 
