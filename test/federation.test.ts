@@ -265,6 +265,7 @@ describe('exchangeFederatedToken', () => {
     dataOf(await t.gql(`{ viewer { apiToken { id } } }`, {}, secret));
     // Its expiry, moved to now, is what the gateway checks: refused from then on.
     await t.prisma.apiToken.update({ where: { id: apiToken.id }, data: { expiresAt: new Date(Date.now() - 1) } });
+    await t.app.credentialChanges.barrier(); // the change was made beside the API: wait until the cache has heard of it
     const res = await t.gql(`{ viewer { apiToken { id } } }`, {}, secret);
     expect(res.status).toBe(401);
     expect(res.body.errors![0].message).toBe('This token has expired.');
