@@ -11,6 +11,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createOrganization, createSpace, signUp, type TestUser } from './helpers/factories';
 import { type LiveServer, serve } from './helpers/liveServer';
+import { killLeftoverServers, migratedDatabase, postGraphQL, startServer, stopServer } from './helpers/serverProcess';
 import { type TestIssuer, githubClaims, startIssuer } from './helpers/oidcIssuer';
 import { dataOf, startTestApp, type TestApp } from './helpers/testApp';
 
@@ -119,6 +120,8 @@ afterAll(async () => {
   for (const stderr of allStderr) for (const secret of secrets) expect(stderr).not.toContain(secret);
 });
 
+afterEach(killLeftoverServers);
+
 describe('portcullis ci token', () => {
   it('in GitHub Actions: requests the job\'s ID token (audience portcullis), exchanges it and prints the token', async () => {
     runnerRequests.length = 0;
@@ -212,4 +215,35 @@ describe('portcullis ci token', () => {
     expect(issuerDown).toMatchObject({ code: 4, stdout: '' });
     expect(issuerDown.stderr).toMatch(/could not answer: The keys of the issuer http:\/\/127\.0\.0\.1:\d+ could not be fetched: .*Try again shortly\. \(SERVICE_UNAVAILABLE\)/);
   });
+
+  // The gateway as `npm start` runs it (tsx; Node loads jose itself): the whole path from a
+  // fresh process, FEDERATION_ISSUERS and FEDERATION_ALLOW_INSECURE_LOOPBACK read from the environment.
+  it('works against the server process, configured by FEDERATION_ISSUERS', async () => {
+    const database = await migratedDatabase();
+    try {
+      const server = await startServer({ ...database.env, SEED_DEMO_DATA: 'false', FEDERATION_ISSUERS: issuer.url, FEDERATION_ALLOW_INSECURE_LOOPBACK: 'true' });
+      const email = `ops-${randomUUID().slice(0, 8)}@example.com`;
+      const signUp = await postGraphQL(server.url, `mutation { signUp(input: { email: "${email}", password: "pw-${randomUUID()}", name: "Ops" }) { token } }`);
+      const session = signUp.body.data.signUp.token as string;
+      const org = await postGraphQL(server.url, `mutation { createOrganization(input: { name: "Acme" }) { id } }`, session);
+      const space = await postGraphQL(server.url, `mutation { createSpace(input: { organizationId: "${org.body.data.createOrganization.id}", name: "Deploys" }) { id } }`, session);
+      const policy = await postGraphQL(
+        server.url,
+        `mutation { createFederationPolicy(input: { name: "deploys", issuer: "${issuer.url}", audience: "portcullis", role: AGENT,
+           spaceId: "${space.body.data.createSpace.id}", claims: [{ claim: "repository_owner_id", equals: "1001" }] }) { id tokenLifetimeSeconds } }`,
+        session,
+      );
+      expect(policy.body.data.createFederationPolicy.tokenLifetimeSeconds).toBe(900);
+
+      const run = await cli(['ci', 'token'], github({ PORTCULLIS_URL: server.url }));
+      expect(run.code).toBe(0);
+      const token = run.stdout.trim();
+      secrets.push(token);
+      const viewer = await postGraphQL(server.url, VIEWER, token);
+      expect(viewer.body.data.viewer.apiToken).toMatchObject({ name: 'deploys', role: 'AGENT', scopeType: 'SPACE' });
+      expect(await stopServer(server)).toBe(0);
+    } finally {
+      await database.drop();
+    }
+  }, 240_000);
 });
