@@ -85,7 +85,7 @@ export async function exchangeFederatedToken(ctx: Context, idToken: string, poli
     const code = (error as { code?: string }).code;
     if (code === 'P2002') throw unauthenticated(`The ID token was refused: it was used already (jti ${shown(token.jti)}); each ID token is exchanged once.`);
     // The policy was deleted meanwhile (its row is referenced by the new token).
-    if (code === 'P2003' || code === 'P2025') throw forbidden('The federation policy that accepts this ID token was just deleted.');
+    if (code === 'P2003') throw forbidden('The federation policy that accepts this ID token was just deleted.');
     throw error;
   }
 }

@@ -41,6 +41,11 @@ export async function verifyIdToken(idToken: string, config: FederationConfig, k
   if (typeof issuer !== 'string' || !config.issuers.includes(issuer)) {
     throw refused(`its issuer (iss ${shown(issuer)}) is not trusted by this gateway (FEDERATION_ISSUERS).`);
   }
+  // jose refuses other algorithms too; refusing them here spares the issuer a pointless fetch.
+  const algorithm = algorithmOf(idToken);
+  if (typeof algorithm !== 'string' || !ALLOWED_ALGORITHMS.includes(algorithm)) {
+    throw refused(`its algorithm (alg ${shown(algorithm)}) is not accepted: only ${ALLOWED_ALGORITHMS.join(' and ')}.`);
+  }
   const keySet = await keys.keySetOf(issuer);
   let claims: JWTPayload;
   try {
