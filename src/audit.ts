@@ -16,7 +16,10 @@ export type AuditAction =
   | 'member.added'
   | 'member.updated'
   | 'member.removed'
-  | 'member.declined';
+  | 'member.declined'
+  | 'federation.policy_created'
+  | 'federation.policy_deleted'
+  | 'token.federated';
 
 type AuditWriter = { auditEvent: { create(args: { data: Prisma.AuditEventUncheckedCreateInput }): Promise<unknown> } };
 

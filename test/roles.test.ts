@@ -70,6 +70,8 @@ test('the roles table says what roles-and-tokens.md says', () => {
     manageOthersTokens: ['OWNER', 'organization'],
     manageTokenPolicy: ['OWNER', 'organization'],
     mintServiceToken: ['EDITOR', 'resource'],
+    manageFederationPolicies: ['OWNER', 'resource'],
+    readFederationPolicies: ['OWNER', 'organization'],
   };
   const table = Object.fromEntries(Object.entries(OPERATIONS).map(([op, { role, level }]) => [op, [role, level]]));
   expect(table).toEqual(spec);

@@ -50,6 +50,9 @@ export const OPERATIONS = {
   manageTokenPolicy: { role: 'OWNER', level: 'organization' },
   // Minting SERVICE tokens: EDITOR or OWNER in the whole scope (and never above the caller).
   mintServiceToken: { role: 'EDITOR', level: 'resource' },
+  // Federation policies mint SERVICE tokens for whoever matches them: OWNER of the whole scope.
+  manageFederationPolicies: { role: 'OWNER', level: 'resource' },
+  readFederationPolicies: { role: 'OWNER', level: 'organization' },
 } as const satisfies Record<string, { role: Role; level: OperationLevel }>;
 
 export type Operation = keyof typeof OPERATIONS;

@@ -233,7 +233,7 @@ const UpdateApiTokenInput = builder.inputType('UpdateApiTokenInput', {
   }),
 });
 
-const CreateApiTokenPayload = builder.objectRef<{ apiToken: TokenWithBoards; secret: string }>('CreateApiTokenPayload').implement({
+export const CreateApiTokenPayload = builder.objectRef<{ apiToken: TokenWithBoards; secret: string }>('CreateApiTokenPayload').implement({
   fields: (t) => ({
     apiToken: t.field({ type: ApiToken, resolve: (p) => p.apiToken }),
     secret: t.exposeString('secret', { description: 'The full token: returned here once, never again.' }),
@@ -243,7 +243,7 @@ const CreateApiTokenPayload = builder.objectRef<{ apiToken: TokenWithBoards; sec
 type ScopeInput = { organizationId?: string | number | null; spaceId?: string | number | null; boardIds?: (string | number)[] | null };
 
 /** The scope an input names, checked to exist and be visible (NOT_FOUND otherwise). */
-async function resolveScope(ctx: Context, input: ScopeInput): Promise<TokenScope | null> {
+export async function resolveScope(ctx: Context, input: ScopeInput): Promise<TokenScope | null> {
   const given = [input.organizationId != null, input.spaceId != null, input.boardIds != null].filter(Boolean).length;
   if (given > 1) throw badInput('Give at most one of organizationId, spaceId and boardIds: they are alternative scopes.');
   if (input.organizationId != null) {

@@ -10,6 +10,7 @@ import './apiToken';
 import './audit';
 import './leakedTokens';
 import './tokenPolicy';
+import './federation';
 
 export const schema = builder.toSchema({ sortSchema: false });
 
