@@ -46,6 +46,8 @@ export const OPERATIONS = {
   readOrganizationApiTokens: { role: 'OWNER', level: 'organization' },
   readAuditEvents: { role: 'OWNER', level: 'organization' },
   manageOthersTokens: { role: 'OWNER', level: 'organization' },
+  // Webhooks: reading, creating and deleting them (they receive the whole audit log).
+  manageWebhooks: { role: 'OWNER', level: 'organization' },
   // Minting SERVICE tokens: EDITOR or OWNER in the whole scope (and never above the caller).
   mintServiceToken: { role: 'EDITOR', level: 'resource' },
 } as const satisfies Record<string, { role: Role; level: OperationLevel }>;

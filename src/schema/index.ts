@@ -9,6 +9,7 @@ import './item';
 import './apiToken';
 import './audit';
 import './leakedTokens';
+import './webhook';
 
 export const schema = builder.toSchema({ sortSchema: false });
 
