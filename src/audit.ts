@@ -24,7 +24,8 @@ export type AuditAction =
 /** The caller's transaction, or the client itself (then the event and its deliveries get a transaction of their own). */
 type AuditWriter = Prisma.TransactionClient | PrismaClient;
 
-const isClient = (db: AuditWriter): db is PrismaClient => typeof (db as Partial<PrismaClient>).$transaction === 'function';
+/** The client itself: a transaction's client has no $connect (it has $transaction, for nested ones). */
+const isClient = (db: AuditWriter): db is PrismaClient => typeof (db as Partial<PrismaClient>).$connect === 'function';
 
 /** Work the gateway does on its own (background jobs): named, with no user or token behind it. */
 export interface SystemActor {
@@ -38,7 +39,7 @@ export async function recordAudit(
   event: { action: AuditAction; organizationId: string | null; targetId: string; data?: Record<string, unknown> },
 ): Promise<void> {
   // The event and its outbox rows commit together: inside the caller's transaction when given
-  // one (an interactive transaction has no $transaction), else in one of their own.
+  // one, else in one of their own.
   if (isClient(db)) return db.$transaction((tx) => recordAudit(tx, actor, event));
   const created = await db.auditEvent.create({
     data: {

@@ -19,6 +19,9 @@ const BATCH = 10;
 /** A claim lasts this much longer than an attempt may take. */
 const LEASE_MARGIN_MS = 30_000;
 
+/** How long after its `attempts`-th failed attempt a delivery is tried again. */
+export const retryDelayMs = (retryBaseMs: number, attempts: number): number => retryBaseMs * 2 ** (attempts - 1);
+
 interface ClaimedDelivery {
   id: string;
   webhookId: string;
@@ -109,7 +112,7 @@ export class WebhookDeliveryWorker {
     const delivered = outcome.responseStatus !== null && outcome.responseStatus >= 200 && outcome.responseStatus < 300;
     const now = new Date();
     const status = delivered ? 'delivered' : attempts >= this.config.maxAttempts ? 'failed' : 'pending';
-    const nextAttemptAt = new Date(now.getTime() + this.config.retryBaseMs * 2 ** (attempts - 1));
+    const nextAttemptAt = new Date(now.getTime() + retryDelayMs(this.config.retryBaseMs, attempts));
     await this.prisma.$transaction(async (tx) => {
       const { count } = await tx.webhookDelivery.updateMany({
         where: { id: delivery.id, claimId },
