@@ -51,9 +51,11 @@ export class WebhookDeliveryWorker {
   /** Sends what is due, never two runs at once on this instance; errors are logged and the rows stay due. */
   runOnce(): Promise<unknown> {
     this.running = this.running.then(async () => {
+      // Only what was due when the run began: a retry that falls due meanwhile waits for the next run.
+      const dueBy = new Date();
       try {
         while (!this.stopping) {
-          const { claimId, deliveries } = await this.claim();
+          const { claimId, deliveries } = await this.claim(dueBy);
           if (deliveries.length === 0) break;
           await Promise.all(deliveries.map((delivery) => this.deliver(delivery, claimId)));
         }
@@ -73,7 +75,7 @@ export class WebhookDeliveryWorker {
   }
 
   /** Due deliveries no one holds, now held by this run until the lease ends. */
-  private async claim(): Promise<{ claimId: string; deliveries: ClaimedDelivery[] }> {
+  private async claim(dueBy: Date): Promise<{ claimId: string; deliveries: ClaimedDelivery[] }> {
     const now = new Date();
     const leaseUntil = new Date(now.getTime() + this.config.timeoutMs + LEASE_MARGIN_MS);
     const claimId = randomUUID();
@@ -81,7 +83,7 @@ export class WebhookDeliveryWorker {
       UPDATE "WebhookDelivery" SET "lockedUntil" = ${leaseUntil}, "claimId" = ${claimId}
       WHERE "id" IN (
         SELECT "id" FROM "WebhookDelivery"
-        WHERE "status" = 'pending' AND "nextAttemptAt" <= ${now} AND ("lockedUntil" IS NULL OR "lockedUntil" <= ${now})
+        WHERE "status" = 'pending' AND "nextAttemptAt" <= ${dueBy} AND ("lockedUntil" IS NULL OR "lockedUntil" <= ${now})
         ORDER BY "nextAttemptAt", "id" LIMIT ${BATCH}
         FOR UPDATE SKIP LOCKED)
       RETURNING "id", "webhookId", "event", "payload", "attempts"`;
