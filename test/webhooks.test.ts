@@ -15,6 +15,7 @@ import type { WebhookConfig } from '../src/env';
 import { nonPublicReason } from '../src/webhooks/addressSafety';
 import { retryDelayMs } from '../src/webhooks/worker';
 import { startDnsResponder, type DnsResponder } from './helpers/dnsResponder';
+import { killLeftoverServers, migratedDatabase, postGraphQL, startServer, stopServer } from './helpers/serverProcess';
 import { addMember, buildWorld, mintToken, signUp, type World } from './helpers/factories';
 import { dataOf, errorCodes, startTestApp, testConfig, type TestApp } from './helpers/testApp';
 
@@ -467,6 +468,45 @@ describe('the outbox survives a restart', () => {
       await s.database.drop();
     }
   });
+});
+
+describe('the outbox survives a restart of the server process', () => {
+  afterEach(() => killLeftoverServers());
+
+  test('npm start, an event, SIGTERM before the worker polls; the next server on the same database delivers it', async () => {
+    const database = await migratedDatabase();
+    const env = { ...database.env, SEED_DEMO_DATA: 'false', WEBHOOK_ALLOW_LOOPBACK: 'true', WEBHOOK_SECRET_KEY: secretKey.toString('base64') };
+    try {
+      // The first server's worker would first poll an hour after it started.
+      const first = await startServer({ ...env, WEBHOOK_POLL_SECONDS: '3600' });
+      const signUpResponse = await postGraphQL(first.url, `mutation { signUp(input: { email: "hooks@example.com", password: "correct horse battery", name: "Hooks" }) { token } }`);
+      const session = signUpResponse.body.data.signUp.token as string;
+      const organizationId = (await postGraphQL(first.url, `mutation { createOrganization(input: { name: "Hooked" }) { id } }`, session)).body.data.createOrganization.id;
+      const path = newPath();
+      const created = await postGraphQL(
+        first.url,
+        `mutation { createWebhook(input: { organizationId: "${organizationId}", url: "${receiver.url(path)}", events: ["webhook.created"] }) { signingSecret } }`,
+        session,
+      );
+      const signingSecret = created.body.data.createWebhook.signingSecret as string;
+      // (Its exit code is test/shutdown.test.ts's business; on a loaded machine tsx may SIGKILL its
+      // child when the child is slow to acknowledge the relayed signal, exit code 143: a crash,
+      // which the outbox must survive just the same.)
+      await stopServer(first);
+      expect(receiver.at(path)).toEqual([]);
+
+      const second = await startServer({ ...env, WEBHOOK_POLL_SECONDS: '1' });
+      const deadline = Date.now() + 20_000;
+      while (receiver.at(path).length === 0 && Date.now() < deadline) await sleep(100);
+      await sleep(1_500); // another poll: still once
+      await stopServer(second);
+      const got = receiver.at(path);
+      expect(got).toHaveLength(1);
+      expect(verified(got[0]!, signingSecret)).toMatchObject({ action: 'webhook.created', organizationId });
+    } finally {
+      await database.drop();
+    }
+  }, 120_000);
 });
 
 describe('no SSRF: public addresses only', () => {
