@@ -13,7 +13,8 @@ import { createApp, type App } from '../src/app';
 import { recordAudit } from '../src/audit';
 import type { WebhookConfig } from '../src/env';
 import { nonPublicReason } from '../src/webhooks/addressSafety';
-import { retryDelayMs } from '../src/webhooks/worker';
+import { DELIVERY_RETENTION_MS, retryDelayMs } from '../src/webhooks/worker';
+import { MAX_WEBHOOKS_PER_ORGANIZATION } from '../src/schema/webhook';
 import { startDnsResponder, type DnsResponder } from './helpers/dnsResponder';
 import { killLeftoverServers, migratedDatabase, postGraphQL, startServer, stopServer } from './helpers/serverProcess';
 import { addMember, buildWorld, mintToken, signUp, type World } from './helpers/factories';
@@ -313,6 +314,32 @@ describe('deliveries', () => {
     for (let attempts = 1; attempts < defaults.maxAttempts; attempts++) total += retryDelayMs(defaults.retryBaseMs, attempts);
     expect(total).toBeGreaterThanOrEqual(45 * 60_000);
     expect(total).toBeLessThanOrEqual(90 * 60_000);
+  });
+
+  test('finished deliveries are deleted after 30 days; pending ones stay', async () => {
+    const { webhook } = await createWebhook(receiver.url(newPath()), ['token.created']);
+    await mintToken(t, w.owner.token, { role: 'VIEWER', organizationId: w.organizationId });
+    await mintToken(t, w.owner.token, { role: 'VIEWER', organizationId: w.organizationId });
+    await mintToken(t, w.owner.token, { role: 'VIEWER', organizationId: w.organizationId });
+    const [old, recent, pending] = await t.prisma.webhookDelivery.findMany({ where: { webhookId: webhook.id }, orderBy: { createdAt: 'asc' } });
+    const longAgo = new Date(Date.now() - DELIVERY_RETENTION_MS - 60_000);
+    await t.prisma.webhookDelivery.update({ where: { id: old!.id }, data: { status: 'delivered', createdAt: longAgo } });
+    await t.prisma.webhookDelivery.update({ where: { id: recent!.id }, data: { status: 'failed', createdAt: new Date(Date.now() - DELIVERY_RETENTION_MS + 60_000) } });
+    await t.prisma.webhookDelivery.update({ where: { id: pending!.id }, data: { createdAt: longAgo, nextAttemptAt: new Date(Date.now() + 60_000) } });
+    await t.app.webhooks.runOnce();
+    const left = await t.prisma.webhookDelivery.findMany({ where: { webhookId: webhook.id } });
+    expect(left.map((d) => d.id).sort()).toEqual([recent!.id, pending!.id].sort());
+    await t.gql(DELETE, { id: webhook.id }, w.owner.token);
+  });
+
+  test('an organization has at most 20 webhooks', async () => {
+    const organizationId = w.otherOrganizationId;
+    for (let i = 0; i < MAX_WEBHOOKS_PER_ORGANIZATION; i++) await createWebhook(receiver.url('/never'), ['no.such_event'], w.stranger.token, organizationId);
+    const res = await t.gql(CREATE, { input: { organizationId, url: receiver.url('/never') } }, w.stranger.token);
+    expect(errorCodes(res)).toEqual(['BAD_USER_INPUT']);
+    expect(res.body.errors![0].message).toBe('An organization has at most 20 webhooks: delete one first.');
+    expect(await t.prisma.webhook.count({ where: { organizationId } })).toBe(MAX_WEBHOOKS_PER_ORGANIZATION);
+    await t.prisma.webhook.deleteMany({ where: { organizationId } });
   });
 
   test('deleting a webhook stops its deliveries (pending ones go with it) and is audited', async () => {

@@ -6,7 +6,8 @@
 //
 // Retries: after a failed attempt the next is due retryBaseMs × 2^(attempts − 1) later (30 s,
 // 1 min, 2 min ... with the defaults: 8 attempts over about an hour), then the delivery is
-// "failed". Every attempt is a WebhookDeliveryAttempt row, listed in Webhook.deliveries.
+// "failed". Every attempt is a WebhookDeliveryAttempt row, listed in Webhook.deliveries; finished
+// deliveries are deleted 30 days after their event.
 import { randomUUID } from 'node:crypto';
 import type { WebhookConfig } from '../env';
 import type { PrismaClient } from '../generated/prisma/client';
@@ -18,6 +19,8 @@ import { UnreadableSecret, unsealSecret } from './signing';
 const BATCH = 10;
 /** A claim lasts this much longer than an attempt may take. */
 const LEASE_MARGIN_MS = 30_000;
+/** Delivered and failed deliveries (with their attempts) are listed this long, then deleted. */
+export const DELIVERY_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
 /** How long after its `attempts`-th failed attempt a delivery is tried again. */
 export const retryDelayMs = (retryBaseMs: number, attempts: number): number => retryBaseMs * 2 ** (attempts - 1);
@@ -59,6 +62,9 @@ export class WebhookDeliveryWorker {
           if (deliveries.length === 0) break;
           await Promise.all(deliveries.map((delivery) => this.deliver(delivery, claimId)));
         }
+        await this.prisma.webhookDelivery.deleteMany({
+          where: { status: { in: ['delivered', 'failed'] }, createdAt: { lt: new Date(dueBy.getTime() - DELIVERY_RETENTION_MS) } },
+        });
       } catch (error) {
         this.logger.warn({ err: error }, 'Webhook delivery run failed: due deliveries are tried again at the next interval.');
       }
