@@ -6,7 +6,7 @@ import { OPERATIONS, type Operation, type Role } from '../src/auth/roles';
 import { credentials, scopeInput } from './helpers/credentials';
 import { addMember, createBoard, createItem, createOrganization, createSpace, mintToken, signUp, type TestUser } from './helpers/factories';
 import { dbFingerprint, expectRefused, type GrantPlace, requiresRole } from './helpers/requiresRole';
-import { dataOf, type TestApp, startTestApp, testConfig } from './helpers/testApp';
+import { dataOf, type TestApp, startTestApp } from './helpers/testApp';
 
 let t: TestApp;
 let owner: TestUser;
@@ -19,8 +19,7 @@ let elsewhere: { spaceId: string; boardId: string; itemId: string };
 let fixtureTokenId: string;
 
 beforeAll(async () => {
-  // Webhooks are created here but never delivered (no worker on a timer).
-  t = await startTestApp({ webhooks: { ...testConfig().webhooks, pollSeconds: 0 } });
+  t = await startTestApp();
   owner = await signUp(t, 'Owner');
   victim = await signUp(t, 'Victim');
   organizationId = await createOrganization(t, owner.token, 'Acme');
@@ -323,7 +322,7 @@ for (const level of ['organization', 'space'] as const) {
 
 // ---- webhooks: OWNER of the organization ------------------------------------------------------
 
-/** A public address literal: accepted without DNS, and never called (no delivery worker runs here). */
+/** A public address literal: accepted without DNS, and never called (test apps run no delivery worker on a timer). */
 const WEBHOOK_URL = 'https://93.184.215.14/hook';
 
 requiresRole(app, ALL, {
