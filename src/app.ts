@@ -16,6 +16,7 @@ import { createContext, createOpenAccessContext, type Context } from './context'
 import { schema, schemaWithoutScopeAuth } from './schema';
 import { healthPlugin } from './server/health';
 import { graphiqlPlugin } from './server/graphiql';
+import { consolePlugin } from './server/console';
 import { securityHeadersPlugin } from './server/securityHeaders';
 import { tokenExpirationHeaderPlugin } from './server/tokenExpirationHeader';
 import { corsOption } from './server/cors';
@@ -83,6 +84,8 @@ export function createApp(config: Config, database: Database, options: AppOption
     proofs: new SecretProofCache(config.tokenVerifyCacheSize, metrics?.cacheStats('secret_proof')),
     credentials,
     lastUsed,
+    // Without a cache there is nothing to drop (and no listener to answer a barrier).
+    credentialsChanged: config.credentialCacheSize > 0 ? () => credentialChanges.barrier() : undefined,
   });
   lastUsed.start();
   const expiryNotices = new ExpiryNoticeJob(prisma, config.tokenExpiryCheckSeconds * 1000, logger);
@@ -139,6 +142,7 @@ export function createApp(config: Config, database: Database, options: AppOption
       ...pageLimits,
       healthPlugin(database, limiter),
       graphiqlPlugin(),
+      consolePlugin(),
       limitBody.plugin,
       ...limitPlugins,
       requestErrorsPlugin(),

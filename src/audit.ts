@@ -13,11 +13,16 @@ export type AuditAction =
   | 'token.deleted'
   | 'token.expiring'
   | 'token.leaked'
+  | 'token.reuse_detected'
+  | 'organization.token_policy_updated'
   | 'member.invited'
   | 'member.added'
   | 'member.updated'
   | 'member.removed'
   | 'member.declined'
+  | 'federation.policy_created'
+  | 'federation.policy_deleted'
+  | 'token.federated'
   | 'webhook.created'
   | 'webhook.deleted';
 

@@ -91,5 +91,7 @@ function reachOf(principal: Principal): Reach {
   // The user's memberships as loaded with the credential, this request: changes take effect on the next one.
   const grants = grantsFromMemberships(principal.memberships);
   const token = principalToken(principal);
-  return new Reach(token ? narrowGrants(grants, scopeOf(token), token.role) : grants);
+  if (!token) return new Reach(grants);
+  const blocked = principal.kind === 'personal' ? principal.blockedOrganizations : undefined;
+  return new Reach(narrowGrants(grants, scopeOf(token), token.role), blocked);
 }

@@ -3,6 +3,9 @@ import { isIP } from 'node:net';
 import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 
+/** GitHub Actions and GitLab.com: the CI platforms most pipelines run on. */
+export const DEFAULT_FEDERATION_ISSUERS = ['https://token.actions.githubusercontent.com', 'https://gitlab.com'];
+
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -139,6 +142,10 @@ export const envSchema = z.object({
   // listener of their own (and not on PORT), for a network that clients cannot reach.
   METRICS_ENABLED: bool.default(false),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  // Workload identity federation (src/federation/): the OIDC issuers whose ID tokens
+  // exchangeFederatedToken accepts, comma-separated (checked in loadConfig).
+  FEDERATION_ISSUERS: z.string().default(DEFAULT_FEDERATION_ISSUERS.join(',')),
+  FEDERATION_ALLOW_INSECURE_LOOPBACK: bool.default(false),
 });
 
 /** `https://app.example.com` or `http://localhost:3000`: an http(s) URL that is its own origin (no path, query, user or trailing slash). */
@@ -202,6 +209,19 @@ export interface Config {
   corsOrigins: string[];
   /** Prometheus metrics at /metrics; see src/metrics/. */
   metrics: MetricsConfig;
+  /** Workload identity federation; see src/federation/. */
+  federation: FederationConfig;
+}
+
+export interface FederationConfig {
+  /** The issuer URLs (`iss`) trusted, exactly as their ID tokens carry them. */
+  issuers: string[];
+  /** Plain http:// issuers on loopback addresses are allowed (tests, development). */
+  allowInsecureLoopback: boolean;
+  /** Discovery and JWKS requests: each bounded by this (the spec's 5 s; tests shorten it). */
+  fetchTimeoutMs: number;
+  /** An unknown `kid` fetches the JWKS again at most this often (the spec's once a minute). */
+  jwksRefetchCooldownMs: number;
 }
 
 export interface WebhookConfig {
@@ -284,6 +304,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
     throw new ConfigError(`Invalid configuration:\n  METRICS_PORT: must differ from PORT (${env.PORT})`);
   }
+  const federationIssuers = parseIssuers(env.FEDERATION_ISSUERS, env.FEDERATION_ALLOW_INSECURE_LOOPBACK);
   return {
     nodeEnv: env.NODE_ENV,
     port: env.PORT,
@@ -333,5 +354,47 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     corsOrigins: env.CORS_ORIGINS,
     metrics: { enabled: env.METRICS_ENABLED || env.METRICS_PORT !== undefined, port: env.METRICS_PORT },
+    federation: {
+      issuers: federationIssuers,
+      allowInsecureLoopback: env.FEDERATION_ALLOW_INSECURE_LOOPBACK,
+      fetchTimeoutMs: 5_000,
+      jwksRefetchCooldownMs: 60_000,
+    },
   };
+}
+
+/** A loopback host (127.0.0.0/8, ::1, localhost): the only place plain-HTTP issuers may live. */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/**
+ * FEDERATION_ISSUERS: https:// URLs with no query, fragment or credentials (their discovery
+ * document and keys are fetched from there); http:// only on loopback with
+ * FEDERATION_ALLOW_INSECURE_LOOPBACK=true.
+ */
+function parseIssuers(value: string, allowInsecureLoopback: boolean): string[] {
+  const issuers = [...new Set(value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))];
+  for (const issuer of issuers) {
+    const problem = issuerProblem(issuer, allowInsecureLoopback);
+    if (problem) throw new ConfigError(`Invalid configuration:\n  FEDERATION_ISSUERS: ${JSON.stringify(issuer.slice(0, 200))} ${problem}`);
+  }
+  return issuers;
+}
+
+function issuerProblem(issuer: string, allowInsecureLoopback: boolean): string | null {
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    return 'is not a URL (write e.g. https://token.actions.githubusercontent.com)';
+  }
+  if (url.username || url.password || url.search || url.hash || issuer.includes('?') || issuer.includes('#')) {
+    return 'must not carry credentials, a query or a fragment';
+  }
+  if (url.protocol === 'https:') return null;
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) {
+    return allowInsecureLoopback ? null : 'is plain HTTP: allowed only on loopback with FEDERATION_ALLOW_INSECURE_LOOPBACK=true (tests, development)';
+  }
+  return 'must be an https:// URL';
 }

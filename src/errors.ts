@@ -37,6 +37,9 @@ export const notFound = (what: string) => error('NOT_FOUND', `${what} not found.
 export const badInput = (message: string) => error('BAD_USER_INPUT', message);
 /** A request that cannot be read as meant (HTTP 400): nothing of it runs. */
 export const badRequest = (message: string) => error('BAD_USER_INPUT', message, { status: 400 });
+/** An OIDC issuer's discovery document or keys could not be had (HTTP 503): retrying may help. */
+export const issuerUnavailable = (issuer: string, reason: string) =>
+  error('SERVICE_UNAVAILABLE', `The keys of the issuer ${issuer} could not be fetched: ${reason}. Try again shortly.`, { status: 503 });
 export const serviceUnavailable = () =>
   error('SERVICE_UNAVAILABLE', 'The database cannot be reached. Try again shortly.', { status: 503 });
 

@@ -8,9 +8,17 @@ import { ConfigError, loadConfig } from './env';
 import { openDatabase } from './db/database';
 import { seedDemoData } from './db/demoData';
 import { startMetricsServer } from './metrics/server';
+import { ensureConsoleBuilt } from './server/console';
 
 async function main() {
   const config = loadConfig();
+  // A fresh clone's `npm install` built it already; a changed source since is rebuilt here. The
+  // API does not depend on it: if the build fails, /console says so and the rest is served.
+  try {
+    ensureConsoleBuilt((message) => console.log(message));
+  } catch (error) {
+    console.error(`The token console is not available: ${error instanceof Error ? error.message : error}`);
+  }
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -83,11 +91,12 @@ async function main() {
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${host}:${port}/graphql`;
   const metricsPort = metricsServer ? (metricsServer.address() as AddressInfo).port : port;
+  const consoleLine = `Token console on http://${host}:${port}/console`;
   const metricsLine = app.metrics ? [`Metrics on http://${host}:${metricsPort}/metrics`] : [];
   const demo = config.seedDemoData ? await seedDemoData(database.prisma) : null;
   // One write, so that whoever reads the output sees the banner with the listening line.
   const where = database.kind === 'pglite' ? `PGlite in ${config.dataDir}` : 'PostgreSQL';
-  console.log([`Portcullis listening on ${url} (database: ${where})`, ...metricsLine, ...(demo ? [demo.banner(url)] : [])].join('\n'));
+  console.log([`Portcullis listening on ${url} (database: ${where})`, consoleLine, ...metricsLine, ...(demo ? [demo.banner(url)] : [])].join('\n'));
 }
 
 main().catch((error: unknown) => {

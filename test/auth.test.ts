@@ -283,6 +283,7 @@ describe('expired, revoked and deleted tokens', () => {
     const token = await mintToken(t, owner.token, { role: 'VIEWER', organizationId, expiresInSeconds: 3600 });
     expect(dataOf(await t.gql(VIEWER, undefined, token.secret)).viewer.apiToken.id).toBe(token.id);
     await t.prisma.apiToken.update({ where: { id: token.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await t.app.credentialChanges.barrier(); // a change behind the API's back: wait until the credential cache has heard of it
     const res = await rawPost(t, VIEWER, `Bearer ${token.secret}`);
     expectInvalidToken(res);
     expect(res.body.errors[0].message).toMatch(/expired/i);
@@ -344,6 +345,7 @@ describe('expired, revoked and deleted tokens', () => {
     expect(dataOf(await t.gql(VIEWER, undefined, user.token)).viewer.user.id).toBe(user.id);
     const { publicId } = parseToken(user.token)!;
     await t.prisma.session.update({ where: { publicId }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await t.app.credentialChanges.barrier(); // a change behind the API's back: wait until the credential cache has heard of it
     const res = await rawPost(t, VIEWER, `Bearer ${user.token}`);
     expectInvalidToken(res);
     expect(res.body.errors[0].message).toMatch(/expired/i);
@@ -417,6 +419,7 @@ describe('session tokens', () => {
       expect(dataOf(await short.gql(VIEWER, undefined, login.token)).viewer.user.id).toBe(user.id);
       // Simulate the 60 seconds passing.
       await short.prisma.session.updateMany({ where: { userId: user.id }, data: { expiresAt: new Date(Date.now() - 1) } });
+      await short.app.credentialChanges.barrier(); // a change behind the API's back: wait until the credential cache has heard of it
       for (const token of [login.token, user.token]) {
         const res = await rawPost(short, VIEWER, `Bearer ${token}`);
         expectInvalidToken(res);

@@ -232,6 +232,59 @@ describe('portcullis CLI', () => {
     expect(refused.stderr).toMatch(/UNAUTHENTICATED/);
   });
 
+  it('creates a token usable only from --allowed-ips; a bad range is the API\'s BAD_USER_INPUT (exit 3), an empty list a usage error (exit 2)', async () => {
+    const created = await cli(['tokens', 'create', '--name', 'fenced', '--role', 'viewer', '--space', spaceId, '--allowed-ips', '10.1.2.3/8, 2001:db8::/32']);
+    expect(created).toMatchObject({ code: 0, stderr: '' });
+    expect(created.stdout).toContain('Usable only from 10.0.0.0/8, 2001:db8::/32.');
+    const [secret] = secretsIn(created.stdout);
+    secrets.push(secret);
+    // The gateway's own answer from 127.0.0.1, outside the ranges.
+    const refused = await t.gql(VIEWER, {}, secret);
+    expect(refused.status).toBe(403);
+    expect(refused.body.errors?.[0].message).toBe('This token cannot be used from 127.0.0.1.');
+
+    const bad = await cli(['tokens', 'create', '--name', 'bad-range', '--role', 'viewer', '--space', spaceId, '--allowed-ips', '10.0.0.0/33']);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(/10\.0\.0\.0\/33.*\(BAD_USER_INPUT\)/);
+    const empty = await cli(['tokens', 'create', '--name', 'no-range', '--role', 'viewer', '--space', spaceId, '--allowed-ips', ' , ']);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/CIDR ranges/);
+    expect(dataOf(await t.gql(TOKEN_STATUS, { name: '-range' }, owner.token)).apiTokens.edges).toEqual([]);
+  });
+
+  it('rotates the calling token: with --grace both secrets work for a while; without, the old one stops at once', async () => {
+    const token = await mintToken(t, owner.token, { name: 'self-rotating', role: 'VIEWER', spaceId });
+    secrets.push(token.secret);
+    const graced = await cli(['tokens', 'rotate', '--grace', '10m'], { env: { PORTCULLIS_TOKEN: token.secret } });
+    expect(graced).toMatchObject({ code: 0, stderr: '' });
+    expect(graced.stdout).toMatch(/Rotated token "self-rotating"/);
+    expect(graced.stdout).toMatch(/The old secret keeps working until about/);
+    const printed = secretsIn(graced.stdout);
+    expect(printed).toHaveLength(1);
+    const second = printed[0];
+    secrets.push(second);
+    expect(dataOf(await t.gql(VIEWER, {}, token.secret)).viewer.apiToken.id).toBe(token.id);
+    expect(dataOf(await t.gql(VIEWER, {}, second)).viewer.apiToken.id).toBe(token.id);
+
+    const quiet = await cli(['tokens', 'rotate', '-q', '--token', second]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stdout).toMatch(/^pcl_[0-9A-Za-z]+\n$/);
+    const third = quiet.stdout.trim();
+    secrets.push(third);
+    expect((await t.gql(VIEWER, {}, second)).status).toBe(401);
+    expect(dataOf(await t.gql(VIEWER, {}, third)).viewer.apiToken.id).toBe(token.id);
+  });
+
+  it('does not rotate a session: from the session file a usage error (exit 2), given as a token the API refuses it (exit 3)', async () => {
+    const fromFile = await cli(['tokens', 'rotate']);
+    expect(fromFile.code).toBe(2);
+    expect(fromFile.stderr).toMatch(/--token or PORTCULLIS_TOKEN/);
+    const asToken = await cli(['tokens', 'rotate'], { env: { PORTCULLIS_TOKEN: sessionToken } });
+    expect(asToken.code).toBe(3);
+    expect(asToken.stderr).toMatch(/Only an API token can rotate itself.*\(FORBIDDEN\)/);
+    expect(dataOf(await t.gql(VIEWER, {}, sessionToken)).viewer).toBeTruthy();
+  });
+
   it('revokes and deletes only with --yes when stdin is not a terminal', async () => {
     const withoutYes = await cli(['tokens', 'revoke', createdId]);
     expect(withoutYes.code).toBe(2);

@@ -51,6 +51,12 @@ describe('defaults', () => {
       },
       corsOrigins: [],
       metrics: { enabled: false, port: undefined },
+      federation: {
+        issuers: ['https://token.actions.githubusercontent.com', 'https://gitlab.com'],
+        allowInsecureLoopback: false,
+        fetchTimeoutMs: 5_000,
+        jwksRefetchCooldownMs: 60_000,
+      },
     });
   });
 

@@ -790,3 +790,103 @@ describe('hostile GraphQL requests', () => {
     await expectStillAnswering();
   });
 });
+
+describe('hostile token-safety inputs (allowedIps, token policy, rotation)', () => {
+  /** POST /graphql with variables, as `token`: the raw answer. */
+  const call = (query: string, variables: Record<string, unknown>, token?: string) =>
+    send(live, { headers: json(token ? bearer(token) : {}), body: JSON.stringify({ query, variables }) });
+  const codesOf = (body: Body) => (body.errors ?? []).map((e) => e.extensions?.code);
+
+  test('allowedIps lists: stored in normal form (at most 100) or BAD_USER_INPUT with nothing created', async () => {
+    const octet = fc.integer({ min: 0, max: 255 });
+    const ipv4 = fc.tuple(octet, octet, octet, octet).map((parts) => parts.join('.'));
+    const ipv6 = fc.array(fc.integer({ min: 0, max: 0xffff }).map((n) => n.toString(16)), { minLength: 8, maxLength: 8 }).map((parts) => parts.join(':'));
+    const cidr = fc.oneof(
+      fc.tuple(ipv4, fc.integer({ min: -1, max: 40 })).map(([ip, bits]) => `${ip}/${bits}`),
+      fc.tuple(ipv6, fc.integer({ min: -1, max: 140 })).map(([ip, bits]) => `${ip}/${bits}`),
+      ipv4,
+      ipv6,
+      fc.constantFrom('::', '::/0', '0.0.0.0/0', '::ffff:10.0.0.0/104', '010.0.0.1/8', '10.0.0.0/8 ', ' 10.0.0.0/8', '10.0.0.0//8', '10.0.0/8', 'fe80::1%eth0/64', '1.2.3.4/08', ''),
+      fc.string({ unit: 'binary', maxLength: 30 }),
+      fc.string({ unit: fc.constantFrom(...'0123456789abcdef:./x '), maxLength: 45 }),
+    );
+    const lists = fc.oneof({ weight: 5, arbitrary: fc.array(cidr, { maxLength: 12 }) }, { weight: 1, arbitrary: fc.array(ipv4, { minLength: 95, maxLength: 120 }) });
+    const CREATE = `mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { apiToken { allowedIps } } }`;
+    await fc.assert(
+      fc.asyncProperty(lists, async (allowedIps) => {
+        const before = await t.prisma.apiToken.count({ where: { name: 'hostile-ranges' } });
+        const input = { name: 'hostile-ranges', role: 'VIEWER', organizationId: world.organizationId, allowedIps };
+        const res = await call(CREATE, { input }, world.owner.token);
+        const body = expectAnswered(res);
+        if (res.status === 200 && !body.errors) {
+          const stored: string[] = (body.data as any).createApiToken.apiToken.allowedIps;
+          expect(stored.length).toBeLessThanOrEqual(100);
+          expect(stored.length).toBeLessThanOrEqual(allowedIps.length);
+          for (const range of stored) expect(range).toMatch(/^[0-9a-f.:]+\/\d{1,3}$/);
+          expect(await t.prisma.apiToken.count({ where: { name: 'hostile-ranges' } })).toBe(before + 1);
+        } else {
+          expect(codesOf(body)).toEqual(['BAD_USER_INPUT']);
+          expect(await t.prisma.apiToken.count({ where: { name: 'hostile-ranges' } })).toBe(before);
+        }
+      }),
+      runs(80),
+    );
+    await t.prisma.apiToken.deleteMany({ where: { name: 'hostile-ranges' } });
+  });
+
+  test('token policy inputs: stored as given or BAD_USER_INPUT / NOT_FOUND / 400 with the policy unchanged', async () => {
+    const SET = `mutation($input: UpdateOrganizationTokenPolicyInput!) { updateOrganizationTokenPolicy(input: $input) { maxLifetimeSeconds requireExpiry allowPersonalTokens } }`;
+    const stored = async () =>
+      (await t.prisma.organizationTokenPolicy.findUnique({ where: { organizationId: world.organizationId } })) ?? { maxLifetimeSeconds: null, requireExpiry: false, allowPersonalTokens: true };
+    const field = (good: fc.Arbitrary<unknown>) => fc.option(fc.oneof({ weight: 4, arbitrary: good }, { weight: 1, arbitrary: fc.constantFrom('1', 'true', 1.5, [], {}, null) }), { nil: undefined });
+    const input = fc.record(
+      {
+        organizationId: fc.oneof({ weight: 4, arbitrary: fc.constant(world.organizationId) }, { weight: 1, arbitrary: fc.constantFrom(world.otherOrganizationId, '', 'x', '\u0000', 'a'.repeat(201)) }),
+        maxLifetimeSeconds: field(fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.constantFrom(59, 60, 86_400, 315_360_000, 315_360_001))),
+        requireExpiry: field(fc.boolean()),
+        allowPersonalTokens: field(fc.boolean()),
+      },
+      { requiredKeys: ['organizationId'] },
+    );
+    try {
+      await fc.assert(
+        fc.asyncProperty(input, async (given) => {
+          const before = await stored();
+          const res = await call(SET, { input: given }, world.owner.token);
+          const body = expectAnswered(res);
+          const after = await stored();
+          if (res.status === 200 && !body.errors) {
+            const policy = (body.data as any).updateOrganizationTokenPolicy;
+            expect(after).toMatchObject(policy);
+            for (const key of ['maxLifetimeSeconds', 'requireExpiry', 'allowPersonalTokens'] as const) {
+              if (given[key] !== undefined) expect(policy[key]).toBe(given[key]);
+              else expect(policy[key]).toBe(before[key]);
+            }
+          } else {
+            expect(['BAD_USER_INPUT', 'NOT_FOUND']).toContain(codesOf(body)[0]);
+            expect(after).toEqual(before);
+          }
+          expect(await t.prisma.organizationTokenPolicy.count({ where: { organizationId: world.otherOrganizationId } })).toBe(0);
+        }),
+        runs(80),
+      );
+    } finally {
+      await t.prisma.organizationTokenPolicy.deleteMany({ where: { organizationId: world.organizationId } });
+      await t.app.credentialChanges.barrier();
+    }
+  });
+
+  test('rotateCurrentToken with a grace period out of range or of the wrong type: refused, the token keeps its secret', async () => {
+    const token = await mintToken(t, world.owner.token, { kind: 'SERVICE', role: 'VIEWER', organizationId: world.organizationId });
+    const ROTATE = `mutation($grace: Int) { rotateCurrentToken(gracePeriodSeconds: $grace) { secret } }`;
+    const grace = fc.oneof(fc.integer({ min: -(2 ** 31), max: -1 }), fc.integer({ min: 86_401, max: 2 ** 31 - 1 }), fc.constantFrom('10', 1.5, 2 ** 31, true, [1], { s: 1 }));
+    await fc.assert(
+      fc.asyncProperty(grace, async (value) => {
+        const body = expectAnswered(await call(ROTATE, { grace: value }, token.secret));
+        expect(codesOf(body)).toEqual(['BAD_USER_INPUT']);
+        expect(graphqlBody(await call(VIEWER_QUERY, {}, token.secret)).errors).toBeUndefined();
+      }),
+      runs(40),
+    );
+  });
+});

@@ -68,8 +68,11 @@ test('the roles table says what roles-and-tokens.md says', () => {
     readOrganizationApiTokens: ['OWNER', 'organization'],
     readAuditEvents: ['OWNER', 'organization'],
     manageOthersTokens: ['OWNER', 'organization'],
+    manageTokenPolicy: ['OWNER', 'organization'],
     manageWebhooks: ['OWNER', 'organization'],
     mintServiceToken: ['EDITOR', 'resource'],
+    manageFederationPolicies: ['OWNER', 'resource'],
+    readFederationPolicies: ['OWNER', 'organization'],
   };
   const table = Object.fromEntries(Object.entries(OPERATIONS).map(([op, { role, level }]) => [op, [role, level]]));
   expect(table).toEqual(spec);
@@ -219,6 +222,25 @@ requiresRole(app, ALL, {
     gql(`mutation($input: CreateSpaceInput!) { createSpace(input: $input) { id } }`, { input: { organizationId, name } }, token),
   succeeded: async (_t, { name }, { body }) => {
     expect(await t.prisma.space.findUnique({ where: { id: body.data.createSpace.id } })).toMatchObject({ name, organizationId });
+  },
+});
+
+requiresRole(app, ALL, {
+  operation: 'manageTokenPolicy',
+  at: 'organization',
+  target: async () => ({ place: home }),
+  // A policy with no rules (each run writes it again): one that blocked tokens would change what
+  // the other credentials of this file may do.
+  run: (_t, _target, token) =>
+    gql(
+      `mutation($input: UpdateOrganizationTokenPolicyInput!) { updateOrganizationTokenPolicy(input: $input) { maxLifetimeSeconds requireExpiry allowPersonalTokens } }`,
+      { input: { organizationId, maxLifetimeSeconds: null, requireExpiry: false, allowPersonalTokens: true } },
+      token,
+    ),
+  succeeded: async (_t, _target, { body }) => {
+    expect(body.data.updateOrganizationTokenPolicy).toEqual({ maxLifetimeSeconds: null, requireExpiry: false, allowPersonalTokens: true });
+    const newest = await t.prisma.auditEvent.findFirst({ where: { organizationId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+    expect(newest?.action).toBe('organization.token_policy_updated');
   },
 });
 

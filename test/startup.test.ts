@@ -24,6 +24,12 @@ describe(`npm start on a fresh ${testDatabaseUrl() ? 'PostgreSQL database' : 'PG
 
       const health = await fetch(first.url.replace('/graphql', '/healthz'));
       expect(health.status).toBe(200);
+      // The banner links the token console, which the same process serves.
+      const consoleUrl = first.url.replace('/graphql', '/console');
+      expect(first.output()).toContain(`Token console on ${consoleUrl}`);
+      const consolePage = await fetch(consoleUrl);
+      expect(consolePage.status).toBe(200);
+      expect(await consolePage.text()).toContain('<div id="root"></div>');
       const board = await post(first.url, `{ board(id: "${boardId}") { name items { edges { node { name } } } } }`, token);
       expect(board.status).toBe(200);
       expect(board.body.data.board.items.edges.length).toBeGreaterThan(0);

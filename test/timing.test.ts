@@ -18,7 +18,7 @@ import { testDatabaseUrl } from './helpers/testDatabase';
 /** Requests per kind, timed (after WARM_UP untimed ones of every kind). */
 const COUNTS = {
   unknown: 1_000, // pcl_ token, well-formed, valid checksum, public id that does not exist
-  wrongSecret: 1_000, // pcl_ token of an existing id (a SERVICE and a PERSONAL BOARDS token, in turn) with another secret
+  wrongSecret: 1_000, // pcl_ token of an existing id (a SERVICE, a PERSONAL BOARDS and a many times regenerated token, in turn) with another secret
   unknownSession: 200, // the same pair for session tokens (pcs_)
   wrongSession: 200,
   malformed: 200, // pcl_ + 43 characters: refused by the parser, no database lookup
@@ -67,9 +67,24 @@ describe('timing of refused tokens', () => {
     const organizationId = await createOrganization(t, owner.token, 'Timing org');
     const spaceId = await createSpace(t, owner.token, organizationId);
     const boardIds = [await createBoard(t, owner.token, spaceId, 'A'), await createBoard(t, owner.token, spaceId, 'B')];
+    // The third has many replaced secrets (reuse detection) and its organization a token policy:
+    // neither may make a wrong secret cost more than an unknown id.
+    const rotated = await mintToken(t, owner.token, { role: 'VIEWER', organizationId, revokeOnReuse: true });
+    let rotatedSecret = rotated.secret;
+    for (let i = 0; i < 20; i++) {
+      rotatedSecret = dataOf(await t.gql('mutation($id: ID!) { regenerateApiToken(id: $id) { secret } }', { id: rotated.id }, owner.token)).regenerateApiToken.secret;
+    }
+    dataOf(
+      await t.gql(
+        'mutation($input: UpdateOrganizationTokenPolicyInput!) { updateOrganizationTokenPolicy(input: $input) { requireExpiry } }',
+        { input: { organizationId, allowPersonalTokens: true } },
+        owner.token,
+      ),
+    );
     const known = [
       (await mintToken(t, owner.token, { role: 'VIEWER', organizationId })).secret,
       (await mintToken(t, owner.token, { kind: 'PERSONAL', role: 'VIEWER', boardIds })).secret,
+      rotatedSecret,
     ];
     // Both really work, so the refusals below are about the secret only.
     for (const token of [...known, owner.token]) dataOf(await t.gql(VIEWER, undefined, token));

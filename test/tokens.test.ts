@@ -445,6 +445,7 @@ describe('regenerateApiToken', () => {
 
     // The grace period ends.
     await t.prisma.apiToken.update({ where: { id: token.id }, data: { previousSecretExpiresAt: new Date(Date.now() - 1000) } });
+    await t.app.credentialChanges.barrier(); // a change behind the API's back: wait until the credential cache has heard of it
     await expectRefusedCredential(token.secret);
     await expectWorks({ id: token.id, secret: fresh });
   });
@@ -496,6 +497,7 @@ describe('expiry', () => {
     const token = await mintToken(t, editor.token, { role: 'VIEWER', spaceId: w.spaceA, expiresInSeconds: 3600 });
     await expectWorks(token);
     await t.prisma.apiToken.update({ where: { id: token.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await t.app.credentialChanges.barrier(); // a change behind the API's back: wait until the credential cache has heard of it
     const res = await whoAmI(token.secret);
     expectInvalidToken(res);
     expect(res.body.errors![0].message).toMatch(/expired/i);

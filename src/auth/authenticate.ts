@@ -1,7 +1,8 @@
 // Turns an Authorization header into a Principal, or refuses it. Malformed, unknown and
 // wrong-secret tokens are refused alike (same error, and an argon2id verification's time
 // in every case); only a caller holding the right secret learns that it expired, was revoked
-// or is not valid yet (notBefore), or that the client address is outside its allowedIps.
+// or is not valid yet (notBefore), that the client address is outside its allowedIps, or that an
+// organization's token policy blocks it.
 import { findApiToken, findSession, type ApiTokenRecord, type SessionRecord } from './credentialLookup';
 import type { PrismaClient } from '../generated/prisma/client';
 import { addressNotAllowed, invalidToken } from '../errors';
@@ -12,6 +13,9 @@ import { verifyAgainstDummy } from './password';
 import type { Principal } from './principal';
 import type { SecretProofCache } from './secretProofCache';
 import { parseToken } from './tokenFormat';
+import { secretDigest } from './issueToken';
+import { replacedSecretPresented } from './reuseDetection';
+import { blockedByPolicy, blockingPolicies } from './tokenPolicy';
 
 export interface Authenticator {
   /** `clientAddress`: the address the rate limits see (limits/clientAddress.ts), for allowedIps. */
@@ -35,8 +39,11 @@ export function createAuthenticator(deps: {
   proofs: SecretProofCache;
   credentials: CredentialCache;
   lastUsed: LastUsedRecorder;
+  /** Resolves once every instance has dropped changed credentials (after a revocation by reuse detection). */
+  credentialsChanged?: () => Promise<void>;
 }): Authenticator {
   const { prisma, proofs, credentials, lastUsed } = deps;
+  const credentialsChanged = deps.credentialsChanged ?? (() => Promise.resolve());
 
   async function refuse(secretLike: string): Promise<never> {
     await verifyAgainstDummy(secretLike);
@@ -65,9 +72,13 @@ export function createAuthenticator(deps: {
     const cached = credentials.get(publicId);
     if (cached?.kind === 'token' && proofs.proven(token, candidateHashes(cached.record.token, now))) return cached.record;
     const generation = credentials.begin();
-    const found = await findApiToken(prisma, publicId);
+    const found = await findApiToken(prisma, publicId, secretDigest(secret));
     if (!found) return refuse(secret);
-    if (!(await proofs.matches(token, secret, candidateHashes(found.token, now)))) throw invalidToken();
+    if (!(await proofs.matches(token, secret, candidateHashes(found.token, now)))) {
+      // Only a secret this token really had gets here with the flag set (auth/reuseDetection.ts).
+      if (found.replacedSecretPresented) await replacedSecretPresented(prisma, found.token, credentialsChanged);
+      throw invalidToken();
+    }
     credentials.store(publicId, { kind: 'token', record: found }, generation);
     return found;
   }
@@ -88,12 +99,17 @@ export function createAuthenticator(deps: {
         return { kind: 'session', user, memberships, sessionId: row.id, expiresAt: row.expiresAt };
       }
 
-      const { token: row, minters, user, memberships } = await apiToken(token, parsed.publicId, parsed.secret, now);
+      const { token: row, minters, user, memberships, policies } = await apiToken(token, parsed.publicId, parsed.secret, now);
       if (row.revokedAt) throw invalidToken('This token has been revoked.');
       if (row.expiresAt && row.expiresAt <= now) throw invalidToken('This token has expired.');
       if (row.notBefore && row.notBefore > now) throw invalidToken('This token is not valid yet.');
       // After the secret check: a wrong secret from anywhere gets the generic 401 above.
       if (!addressAllowed(row.allowedIps, clientAddress)) throw addressNotAllowed(clientAddress);
+      // Organization token policies: a token scoped to an organization whose policy it breaks is
+      // refused outright (everything it can do is inside it); an unscoped PERSONAL token only
+      // inside those organizations (context.ts drops them from its reach).
+      const blocked = policies.length ? blockingPolicies(policies, row, now) : undefined;
+      if (blocked && row.organizationId && blocked.has(row.organizationId)) throw blockedByPolicy(blocked.get(row.organizationId)!);
       await lastUsed.record(row, clientAddress, now);
       // The first use is written at once (above); a cached row must not ask to write it again,
       // nor record the same address again at every request.
@@ -101,7 +117,7 @@ export function createAuthenticator(deps: {
       row.lastUsedIps = withNewestAddress(row.lastUsedIps, clientAddress);
       if (row.kind === 'PERSONAL') {
         if (!user) throw invalidToken();
-        return { kind: 'personal', user, memberships, token: row, minters };
+        return { kind: 'personal', user, memberships, token: row, minters, ...(blocked?.size && { blockedOrganizations: blocked }) };
       }
       return { kind: 'service', token: row, minters };
     },

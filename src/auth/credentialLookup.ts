@@ -6,6 +6,7 @@
 // is the only statement sent.
 import type { ApiToken, PrismaClient, Role, Session, User } from '../generated/prisma/client';
 import type { MembershipGrantSource } from './reach';
+import type { OrganizationPolicy } from './tokenPolicy';
 
 /** A token up the chain of tokens that minted this one, with its own budget (null: the default). */
 export interface Minter {
@@ -21,6 +22,14 @@ export interface ApiTokenRecord {
   user: User | null;
   /** That user's memberships, as they are now. */
   memberships: MembershipGrantSource[];
+  /** The token policies of the organizations the token reaches (its scope's, or its user's), where set. */
+  policies: OrganizationPolicy[];
+  /**
+   * The secret presented was one of this token's, replaced by a regeneration in the last 30 days
+   * (auth/reuseDetection.ts). Read in this statement so that noticing it costs no statement and
+   * no argon2id verification (no timing difference for anyone without such a secret).
+   */
+  replacedSecretPresented: boolean;
 }
 
 export interface SessionRecord {
@@ -54,26 +63,56 @@ const MINTERS = `
      FROM "ApiToken" p JOIN chain c ON p."id" = c."parentId" WHERE c."depth" < ${MAX_MINTING_DEPTH}
    ) SELECT json_agg(json_build_object('id', chain."id", 'complexityBudget', chain."complexityBudget") ORDER BY chain."depth") FROM chain) AS "mintersJson"`;
 
-export async function findApiToken(prisma: PrismaClient, publicId: string): Promise<ApiTokenRecord | null> {
+// The token policies that apply (auth/tokenPolicy.ts): its organization's, or for an unscoped
+// PERSONAL token those of every organization its user belongs to.
+const POLICIES = `
+  (SELECT json_agg(json_build_object('organizationId', p."organizationId", 'maxLifetimeSeconds', p."maxLifetimeSeconds",
+                                     'requireExpiry', p."requireExpiry", 'allowPersonalTokens', p."allowPersonalTokens"))
+   FROM "OrganizationTokenPolicy" p
+   WHERE p."organizationId" = t."organizationId"
+      OR (t."organizationId" IS NULL AND p."organizationId" IN
+            (SELECT m."organizationId" FROM "Membership" m WHERE m."userId" = t."userId" AND m."acceptedAt" IS NOT NULL))) AS "policiesJson"`;
+
+// Reuse detection: the presented secret's digest among the token's replaced ones (kept 30 days).
+export const REPLACED_SECRET_DAYS = 30;
+const REPLACED_SECRET = `
+  EXISTS (SELECT 1 FROM "ApiTokenSecretDigest" d
+          WHERE d."digest" = $2 AND d."tokenId" = t."id" AND d."retiredAt" IS NOT NULL
+            AND d."retiredAt" > now() - interval '${REPLACED_SECRET_DAYS} days') AS "replacedSecretPresented"`;
+
+/** `secretDigest`: the presented secret's digest (auth/issueToken.ts), for reuse detection. */
+export async function findApiToken(prisma: PrismaClient, publicId: string, secretDigest: string): Promise<ApiTokenRecord | null> {
   const rows = await prisma.$queryRawUnsafe<
-    (ApiToken & { boardIds: string[] | null; mintersJson: Minter[] | null; userJson: UserJson | null; membershipsJson: MembershipJson[] })[]
+    (ApiToken & {
+      boardIds: string[] | null;
+      mintersJson: Minter[] | null;
+      userJson: UserJson | null;
+      membershipsJson: MembershipJson[];
+      policiesJson: OrganizationPolicy[] | null;
+      replacedSecretPresented: boolean;
+    })[]
   >(
     `SELECT t.*,
        (SELECT array_agg(b."boardId" ORDER BY b."boardId") FROM "ApiTokenBoard" b WHERE b."tokenId" = t."id") AS "boardIds",
        ${MINTERS},
+       ${POLICIES},
+       ${REPLACED_SECRET},
        ${USER_AND_MEMBERSHIPS}
      FROM "ApiToken" t LEFT JOIN "User" u ON u."id" = t."userId"
      WHERE t."publicId" = $1`,
     publicId,
+    secretDigest,
   );
   const row = rows[0];
   if (!row) return null;
-  const { boardIds, mintersJson, userJson, membershipsJson, ...token } = row;
+  const { boardIds, mintersJson, userJson, membershipsJson, policiesJson, replacedSecretPresented, ...token } = row;
   return {
     token: { ...token, boards: (boardIds ?? []).map((boardId) => ({ boardId })) },
     minters: mintersJson ?? [],
     user: user(userJson),
     memberships: userJson ? membershipsJson : [],
+    policies: policiesJson ?? [],
+    replacedSecretPresented: replacedSecretPresented === true,
   };
 }
 

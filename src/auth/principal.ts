@@ -10,8 +10,18 @@ export type Principal =
   | { kind: 'anonymous' }
   /** `memberships`: the user's, as they were when this request was authenticated. */
   | { kind: 'session'; user: User; memberships: MembershipGrantSource[]; sessionId: string; expiresAt: Date }
-  /** `minters`: the tokens up the chain that minted this one, nearest first (their budgets apply too). */
-  | { kind: 'personal'; user: User; memberships: MembershipGrantSource[]; token: TokenWithBoards; minters: Minter[] }
+  /**
+   * `minters`: the tokens up the chain that minted this one, nearest first (their budgets apply too).
+   * `blockedOrganizations`: those whose token policy this token breaks (id → message; auth/tokenPolicy.ts).
+   */
+  | {
+      kind: 'personal';
+      user: User;
+      memberships: MembershipGrantSource[];
+      token: TokenWithBoards;
+      minters: Minter[];
+      blockedOrganizations?: ReadonlyMap<string, string>;
+    }
   | { kind: 'service'; token: TokenWithBoards; minters: Minter[] };
 
 /** The user a request acts as (null for anonymous and SERVICE tokens). */

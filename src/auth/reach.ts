@@ -78,7 +78,23 @@ function covers(grant: Grant, place: Place): boolean {
 }
 
 export class Reach {
-  constructor(private grants: readonly Grant[]) {}
+  private grants: readonly Grant[];
+
+  /**
+   * `blocked`: organizations whose token policy the caller's token breaks (auth/tokenPolicy.ts),
+   * with the refusal's message. Their grants are dropped: inside them nothing is reachable.
+   */
+  constructor(
+    grants: readonly Grant[],
+    private readonly blocked: ReadonlyMap<string, string> = new Map(),
+  ) {
+    this.grants = blocked.size ? grants.filter((g) => !blocked.has(g.organizationId)) : grants;
+  }
+
+  /** Why the caller's token may not be used in this organization (its token policy), if it may not. */
+  blockedIn(organizationId: string): string | undefined {
+    return this.blocked.get(organizationId);
+  }
 
   /** A grant created during this request (the creator of an organization becomes its OWNER). */
   add(grant: Grant) {

@@ -62,3 +62,15 @@ export function assertMayReissue(principal: Principal, token: ApiToken, action: 
 export function readsToken(principal: Principal, reach: Reach, token: TokenWithBoards): boolean {
   return principalToken(principal)?.id === token.id || managesToken(principal, reach, token);
 }
+
+/** Tokens whose secret a request was given with no credential of its own (exchangeFederatedToken). */
+const issuedToRequest = new WeakMap<Request, Set<string>>();
+
+export function markIssuedToRequest(request: Request, tokenId: string): void {
+  const ids = issuedToRequest.get(request) ?? new Set<string>();
+  ids.add(tokenId);
+  issuedToRequest.set(request, ids);
+}
+
+/** The request that was just given this token's secret may read the token in its answer. */
+export const wasIssuedToRequest = (request: Request, tokenId: string): boolean => issuedToRequest.get(request)?.has(tokenId) ?? false;

@@ -27,6 +27,9 @@ export const unreachableError = (message: string) => new CliError(message, EXIT.
 // Bearer tokens of the gateway (API tokens pcl_, sessions pcs_): an error message that somehow
 // quoted one (a proxy echoing a header, a server bug) must not print it.
 const BEARER_TOKEN = /\bpc[ls]_[0-9A-Za-z]{8,}/g;
+// A JWT: a CI job's ID token (`portcullis ci token`), which whoever reads it first can exchange.
+const JWT = /\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
 
-/** The message with anything shaped like a Portcullis token replaced. */
-export const redactSecrets = (message: string) => message.replace(BEARER_TOKEN, (token) => `${token.slice(0, 4)}[redacted]`);
+/** The message with anything shaped like a Portcullis token or a JWT replaced. */
+export const redactSecrets = (message: string) =>
+  message.replace(BEARER_TOKEN, (token) => `${token.slice(0, 4)}[redacted]`).replace(JWT, '[redacted JWT]');

@@ -1,7 +1,8 @@
-// The `portcullis` program: its commands (account.ts, tokens.ts), global options, and the one
+// The `portcullis` program: its commands (account.ts, tokens.ts, ci.ts), global options, and the one
 // place where a failure becomes a message on stderr and an exit code (errors.ts).
 import { Command, CommanderError } from 'commander';
 import { registerAccountCommands } from './account';
+import { registerCiCommands } from './ci';
 import { CliError, EXIT, redactSecrets } from './errors';
 import { printMessage } from './output';
 import { registerTokenCommands } from './tokens';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError();
   registerAccountCommands(program);
   registerTokenCommands(program);
+  registerCiCommands(program);
   return program;
 }
 

@@ -77,3 +77,13 @@ export function parseIdList(value: string): string[] {
   if (ids.length === 0) throw new InvalidArgumentError('Expected one or more ids separated by commas.');
   return ids;
 }
+
+/** `--allowed-ips 10.0.0.0/8,2001:db8::/32`: CIDR ranges (the gateway checks each and says which is wrong). */
+export function parseCidrList(value: string): string[] {
+  const ranges = value
+    .split(',')
+    .map((range) => range.trim())
+    .filter(Boolean);
+  if (ranges.length === 0) throw new InvalidArgumentError('Expected one or more CIDR ranges separated by commas, e.g. 10.0.0.0/8,2001:db8::/32.');
+  return ranges;
+}

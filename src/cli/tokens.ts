@@ -1,5 +1,5 @@
-// `portcullis tokens …`: list, create, update, revoke, delete and regenerate API tokens.
-// A secret is printed only by create and regenerate, once, on stdout.
+// `portcullis tokens …`: list, create, update, revoke, delete, regenerate and rotate API tokens.
+// A secret is printed only by create, regenerate and rotate, once, on stdout.
 import { type Command, Option } from 'commander';
 import { createClient } from './client';
 import { resolveConnection } from './config';
@@ -8,6 +8,7 @@ import {
   type Expiry,
   type Role,
   parseBudget,
+  parseCidrList,
   parseDuration,
   parseExpires,
   parseIdList,
@@ -21,7 +22,7 @@ import { confirm, stdinIsTerminal } from './prompt';
 const TOKEN_FIELDS = `
   id name description kind role scopeType
   organization { id name } space { id name } boards { id name }
-  maskedToken status createdAt expiresAt lastUsedAt revokedAt complexityBudget`;
+  maskedToken status createdAt expiresAt lastUsedAt revokedAt complexityBudget allowedIps`;
 
 interface ApiToken {
   id: string;
@@ -40,6 +41,7 @@ interface ApiToken {
   lastUsedAt: string | null;
   revokedAt: string | null;
   complexityBudget: number;
+  allowedIps: string[];
 }
 
 interface SecretPayload {
@@ -80,7 +82,7 @@ const tokenRow = (token: ApiToken) => [
 ];
 
 /** The secret of create/regenerate: alone with --quiet (for `$(…)`), otherwise with what it is and a warning. */
-function printSecret(verb: 'Created' | 'Regenerated', payload: SecretPayload, quiet: boolean, extra?: string) {
+function printSecret(verb: 'Created' | 'Regenerated' | 'Rotated', payload: SecretPayload, quiet: boolean, extra?: string) {
   if (quiet) {
     printLine(payload.secret);
     return;
@@ -150,6 +152,7 @@ export function registerTokenCommands(program: Command): void {
     .addOption(new Option('--boards <ids>', 'scope: these boards (ids separated by commas, all in one space)').argParser(parseIdList))
     .option('--expires <when>', 'a duration (1h, 7d), a date (2026-12-31, 00:00 UTC), an ISO time, or never (default)', (value: string) => parseExpires(value))
     .option('--budget <points>', 'complexity points per minute (default: the gateway default)', parseBudget)
+    .option('--allowed-ips <cidrs>', 'only usable from these CIDR ranges, separated by commas (e.g. 10.0.0.0/8,2001:db8::/32)', parseCidrList)
     .option('-q, --quiet', 'print only the secret (for $(...))')
     .action(
       async (
@@ -163,6 +166,7 @@ export function registerTokenCommands(program: Command): void {
           boards?: string[];
           expires?: Expiry;
           budget?: number | 'default';
+          allowedIps?: string[];
           quiet?: boolean;
         },
         command: Command,
@@ -179,12 +183,14 @@ export function registerTokenCommands(program: Command): void {
           ...(options.boards && { boardIds: options.boards }),
           ...expiryInput(options.expires),
           ...(options.budget !== undefined && { complexityBudget: options.budget }),
+          ...(options.allowedIps && { allowedIps: options.allowedIps }),
         };
         const data = await clientOf(command).request<{ createApiToken: SecretPayload }>(
           `mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { secret apiToken { ${TOKEN_FIELDS} } } }`,
           { input },
         );
-        printSecret('Created', data.createApiToken, options.quiet === true);
+        const ranges = data.createApiToken.apiToken.allowedIps;
+        printSecret('Created', data.createApiToken, options.quiet === true, ranges.length ? `Usable only from ${ranges.join(', ')}.` : undefined);
       },
     );
 
@@ -255,5 +261,25 @@ export function registerTokenCommands(program: Command): void {
         ? `The old secret keeps working until about ${formatTime(new Date(Date.now() + options.grace * 1000).toISOString())}.`
         : 'The old secret no longer works.';
       printSecret('Regenerated', data.regenerateApiToken, options.quiet === true, oldSecret);
+    });
+
+  tokens
+    .command('rotate')
+    .description('the calling API token replaces its own secret (printed once): for automation that rotates itself')
+    .option('--grace <duration>', 'keep the old secret working this long (e.g. 10m; at most 24h)', parseDuration)
+    .option('-q, --quiet', 'print only the secret (for $(...))')
+    .action(async (options: { grace?: number; quiet?: boolean }, command: Command) => {
+      const connection = resolveConnection(command.optsWithGlobals());
+      if (connection.tokenSource === 'session') {
+        throw usageError('tokens rotate replaces the secret of the API token it runs with: give it with --token or PORTCULLIS_TOKEN (a session cannot rotate itself).');
+      }
+      const data = await createClient(connection).request<{ rotateCurrentToken: SecretPayload }>(
+        `mutation($grace: Int) { rotateCurrentToken(gracePeriodSeconds: $grace) { secret apiToken { ${TOKEN_FIELDS} } } }`,
+        { grace: options.grace ?? 0 },
+      );
+      const oldSecret = options.grace
+        ? `The old secret keeps working until about ${formatTime(new Date(Date.now() + options.grace * 1000).toISOString())}: store the new one before then.`
+        : 'The old secret no longer works: store the new one now.';
+      printSecret('Rotated', data.rotateCurrentToken, options.quiet === true, oldSecret);
     });
 }

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PrismaClient } from '../generated/prisma/client';
 import { issueToken } from '../auth/issueToken';
+import { rememberSecret } from '../auth/reuseDetection';
 import { hashSecret } from '../auth/password';
 import { API_TOKEN_PREFIX, maskToken } from '../auth/tokenFormat';
 
@@ -56,6 +57,7 @@ export async function seedDemoData(prisma: PrismaClient): Promise<DemoData | nul
         createdByUserId: owner.id,
       },
     });
+    await rememberSecret(tx, token.id, issued.secretDigest); // reuse detection once it is regenerated
     await tx.auditEvent.create({
       data: { organizationId: organization.id, action: 'token.created', actorName: owner.name, actorUserId: owner.id, targetId: token.id },
     });
@@ -72,6 +74,7 @@ export async function seedDemoData(prisma: PrismaClient): Promise<DemoData | nul
         '',
         '=== Portcullis demo data (shown once) ===',
         `GraphiQL:     ${url}`,
+        `Console:      ${url.replace(/\/graphql$/, '/console')}  (log in as the owner below)`,
         `Owner login:  ${OWNER_EMAIL}  /  password: ${password}`,
         `OWNER token:  ${issued.token}`,
         `              (listed as ${maskToken(issued.publicId)}; this is the only time the full token is shown)`,

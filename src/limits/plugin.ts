@@ -10,20 +10,21 @@ import type { Plugin } from 'graphql-yoga';
 import { setResponseHeaders } from '../server/responseHeaders';
 import type { Context } from '../context';
 import { isGraphiQLRequest } from '../server/graphiql';
+import { isConsolePageRequest } from '../server/console';
 import { budgetHeaders, type AbuseLimiter, type BudgetCharge } from './abuseLimiter';
 import type { ClientAddressOf } from './clientAddress';
 import { operationCosts, responseCost } from './cost';
 
 /**
  * The requests answered without GraphQL execution count against their address's request rate
- * like any unauthenticated request: GraphiQL's page (about 9 MB) and /healthz (a database
- * round trip). Once the address's allowance is used up they get HTTP 429 with Retry-After.
- * It must run before the plugins that answer them (src/server/graphiql.ts, health.ts).
+ * like any unauthenticated request: GraphiQL's page (about 9 MB), the console's page loads (not
+ * its asset files, which browsers cache) and /healthz (a database round trip). Once the address's allowance is used up they get HTTP 429 with Retry-After.
+ * It must run before the plugins that answer them (src/server/graphiql.ts, console.ts, health.ts).
  */
 export function pageLimitsPlugin(limiter: AbuseLimiter, clientAddressOf: ClientAddressOf): Plugin {
   return {
     async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
-      if (url.pathname !== '/healthz' && !isGraphiQLRequest(request, url)) return;
+      if (url.pathname !== '/healthz' && !isGraphiQLRequest(request, url) && !isConsolePageRequest(request, url)) return;
       try {
         await limiter.admitRequest(limiter.callerOf({ kind: 'anonymous' }, clientAddressOf(serverContext)));
       } catch (error) {

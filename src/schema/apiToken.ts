@@ -10,17 +10,26 @@ import { type Principal, principalToken, principalUser, scopeOf, type TokenWithB
 import type { TokenScope } from '../auth/reach';
 import { API_TOKEN_PREFIX, maskToken } from '../auth/tokenFormat';
 import { recordAudit, type AuditAction } from '../audit';
+import { rememberSecret, retireSecrets } from '../auth/reuseDetection';
+import { assertMeetsPolicies } from '../auth/tokenPolicy';
 import type { Context } from '../context';
-import { badInput, notFound } from '../errors';
+import { badInput, forbidden, notFound } from '../errors';
 import type { ApiToken as ApiTokenRow, Prisma } from '../generated/prisma/client';
 import { placeOfBoard, placeOfSpace } from '../loaders';
 import { builder } from './builder';
 import { connectionOf, newestFirst, pageQuery, withSortKey } from './pagination';
 import { noRow } from './noRow';
+import { assertNotBlocked } from './authorize';
 import { RoleEnum, ScopeTypeEnum, TokenKindEnum, TokenStatusEnum } from './enums';
 import { idSchema, nameSchema, optionalText, textSchema } from './validation';
 
 const MAX_GRACE_SECONDS = 86_400;
+const gracePeriodSchema = z
+  .number()
+  .int()
+  .min(0, 'gracePeriodSeconds must not be negative.')
+  .max(MAX_GRACE_SECONDS, `gracePeriodSeconds must be at most ${MAX_GRACE_SECONDS}.`)
+  .nullish();
 const CALLER_TOKENS = newestFirst('Query.apiTokens');
 const MAX_LIFETIME_SECONDS = 10 * 365 * 86_400;
 
@@ -95,6 +104,9 @@ export const ApiToken = builder.prismaObject('ApiToken', {
     complexityBudget: t.int({
       description: 'Complexity points this token may spend per minute (each response says what is left in extensions.complexity).',
       resolve: (token, _args, ctx) => token.complexityBudget ?? ctx.config.limits.budgetDefaultPerMinute,
+    }),
+    revokeOnReuse: t.exposeBoolean('revokeOnReuse', {
+      description: 'Revoke the token when a secret replaced by a regeneration is presented after its grace period (reuse detection).',
     }),
     createdBy: t.relation('createdByUser', { nullable: true }),
   }),
@@ -171,6 +183,14 @@ builder.queryField('apiTokens', (t) =>
 
 const ALLOWED_IPS_DESCRIPTION = `CIDR ranges (IPv4, IPv6; at most ${MAX_ALLOWED_IPS}) the token may be used from; a caller restricted to ranges gives ranges inside its own.`;
 
+const REVOKE_ON_REUSE_DESCRIPTION = 'Revoke the token when a secret replaced by a regeneration is presented after its grace period (default false).';
+const expiresInSecondsSchema = z
+  .number()
+  .int()
+  .min(1, 'expiresInSeconds must be positive.')
+  .max(MAX_LIFETIME_SECONDS, `expiresInSeconds must be at most ${MAX_LIFETIME_SECONDS} (10 years).`)
+  .nullish();
+
 const CreateApiTokenInput = builder.inputType('CreateApiTokenInput', {
   fields: (t) => ({
     name: t.string({ required: true, validate: nameSchema('The name') }),
@@ -186,18 +206,12 @@ const CreateApiTokenInput = builder.inputType('CreateApiTokenInput', {
     expiresAt: t.field({ type: 'DateTime', description: 'At most one of expiresAt / expiresInSeconds.' }),
     notBefore: t.field({ type: 'DateTime', description: 'Refused before this time (Cloudflare\'s not-before); earlier than the expiry.' }),
     allowedIps: t.stringList({ description: ALLOWED_IPS_DESCRIPTION }),
-    expiresInSeconds: t.int({
-      validate: z
-        .number()
-        .int()
-        .min(1, 'expiresInSeconds must be positive.')
-        .max(MAX_LIFETIME_SECONDS, `expiresInSeconds must be at most ${MAX_LIFETIME_SECONDS} (10 years).`)
-        .nullish(),
-    }),
+    expiresInSeconds: t.int({ validate: expiresInSecondsSchema }),
     complexityBudget: t.int({
       description: 'Complexity points per minute (default: the gateway\'s BUDGET_DEFAULT_PER_MINUTE; above it, OWNER only).',
       validate: z.number().int('complexityBudget must be a whole number.').min(1, 'complexityBudget must be at least 1.').nullish(),
     }),
+    revokeOnReuse: t.boolean({ description: REVOKE_ON_REUSE_DESCRIPTION }),
   }),
 });
 
@@ -209,6 +223,9 @@ const UpdateApiTokenInput = builder.inputType('UpdateApiTokenInput', {
     role: t.field({ type: RoleEnum, description: 'Change permissions; never above what the caller may grant.' }),
     notBefore: t.field({ type: 'DateTime', description: 'Refused before this time; null: valid now. Earlier than the expiry.' }),
     allowedIps: t.stringList({ description: `${ALLOWED_IPS_DESCRIPTION} Null or empty: any address.` }),
+    expiresAt: t.field({ type: 'DateTime', description: 'A new expiry (at most one of expiresAt / expiresInSeconds); omitted: unchanged.' }),
+    expiresInSeconds: t.int({ validate: expiresInSecondsSchema }),
+    revokeOnReuse: t.boolean({ description: REVOKE_ON_REUSE_DESCRIPTION }),
     complexityBudget: t.int({
       description: 'Complexity points per minute (default: the gateway\'s BUDGET_DEFAULT_PER_MINUTE; null: back to it; above it, OWNER only).',
       validate: z.number().int('complexityBudget must be a whole number.').min(1, 'complexityBudget must be at least 1.').nullish(),
@@ -216,7 +233,7 @@ const UpdateApiTokenInput = builder.inputType('UpdateApiTokenInput', {
   }),
 });
 
-const CreateApiTokenPayload = builder.objectRef<{ apiToken: TokenWithBoards; secret: string }>('CreateApiTokenPayload').implement({
+export const CreateApiTokenPayload = builder.objectRef<{ apiToken: TokenWithBoards; secret: string }>('CreateApiTokenPayload').implement({
   fields: (t) => ({
     apiToken: t.field({ type: ApiToken, resolve: (p) => p.apiToken }),
     secret: t.exposeString('secret', { description: 'The full token: returned here once, never again.' }),
@@ -226,17 +243,19 @@ const CreateApiTokenPayload = builder.objectRef<{ apiToken: TokenWithBoards; sec
 type ScopeInput = { organizationId?: string | number | null; spaceId?: string | number | null; boardIds?: (string | number)[] | null };
 
 /** The scope an input names, checked to exist and be visible (NOT_FOUND otherwise). */
-async function resolveScope(ctx: Context, input: ScopeInput): Promise<TokenScope | null> {
+export async function resolveScope(ctx: Context, input: ScopeInput): Promise<TokenScope | null> {
   const given = [input.organizationId != null, input.spaceId != null, input.boardIds != null].filter(Boolean).length;
   if (given > 1) throw badInput('Give at most one of organizationId, spaceId and boardIds: they are alternative scopes.');
   if (input.organizationId != null) {
     const organizationId = String(input.organizationId);
     const org = await ctx.loaders.organization(organizationId);
+    if (org) assertNotBlocked(ctx, { organizationId });
     if (!org || !ctx.reach.canSee({ organizationId })) throw notFound('Organization');
     return { type: 'ORGANIZATION', organizationId };
   }
   if (input.spaceId != null) {
     const space = await ctx.loaders.space(String(input.spaceId));
+    if (space) assertNotBlocked(ctx, placeOfSpace(space));
     if (!space || !ctx.reach.canSee(placeOfSpace(space))) throw notFound('Space');
     return { type: 'SPACE', organizationId: space.organizationId, spaceId: space.id };
   }
@@ -244,6 +263,7 @@ async function resolveScope(ctx: Context, input: ScopeInput): Promise<TokenScope
     const ids = [...new Set(input.boardIds.map(String))];
     const boards = await Promise.all(ids.map((id) => ctx.loaders.board(id)));
     for (const [i, board] of boards.entries()) {
+      if (board) assertNotBlocked(ctx, placeOfBoard(board));
       if (!board || !ctx.reach.canSee(placeOfBoard(board))) throw notFound(`Board ${ids[i]}`);
     }
     const spaces = new Set(boards.map((b) => b!.spaceId));
@@ -305,6 +325,7 @@ builder.mutationFields((t) => ({
       const complexityBudget = input.complexityBudget ?? null;
       const allowedIps = normalizeAllowedIps(input.allowedIps ?? []);
       assertMayMint(ctx.principal, ctx.reach, { kind, role, scope, expiresAt, allowedIps, complexityBudget }, ctx.config.limits);
+      await assertMeetsPolicies(ctx.prisma, policyOrganizations(ctx.principal, scope), { kind, expiresAt }, now);
       const issued = await issueToken(API_TOKEN_PREFIX);
       const user = principalUser(ctx.principal);
       const apiToken = await ctx.prisma.$transaction(async (tx) => {
@@ -327,9 +348,11 @@ builder.mutationFields((t) => ({
             notBefore,
             allowedIps,
             complexityBudget,
+            revokeOnReuse: input.revokeOnReuse ?? false,
           },
           include: withBoards,
         });
+        await rememberSecret(tx, created.id, issued.secretDigest);
         await audit(ctx, tx, 'token.created', created);
         return created;
       });
@@ -345,9 +368,16 @@ builder.mutationFields((t) => ({
       // Updating is minting the updated token anew: it must do nothing the caller cannot do now.
       const role = input.role ?? token.role;
       const complexityBudget = input.complexityBudget !== undefined ? input.complexityBudget : token.complexityBudget;
-      if (input.notBefore !== undefined) checkNotBefore(input.notBefore, token.expiresAt, new Date());
+      const now = new Date();
+      const newExpiry = input.expiresAt != null || input.expiresInSeconds != null ? resolveExpiry(input, now) : null;
+      const expiresAt = newExpiry ?? token.expiresAt;
+      if (input.notBefore !== undefined) checkNotBefore(input.notBefore, expiresAt, now);
+      else if (newExpiry) checkNotBefore(token.notBefore, newExpiry, now);
       const allowedIps = input.allowedIps !== undefined ? normalizeAllowedIps(input.allowedIps ?? []) : token.allowedIps;
-      assertMayMint(ctx.principal, ctx.reach, { kind: token.kind, role, scope: scopeOf(token), expiresAt: token.expiresAt, allowedIps, complexityBudget }, ctx.config.limits);
+      const scope = scopeOf(token);
+      assertMayMint(ctx.principal, ctx.reach, { kind: token.kind, role, scope, expiresAt, allowedIps, complexityBudget }, ctx.config.limits);
+      // The updated token must meet the token policies (one that did not can be brought into line).
+      await assertMeetsPolicies(ctx.prisma, policyOrganizations(ctx.principal, scope), { kind: token.kind, expiresAt }, now);
       return ctx.prisma.$transaction(async (tx) => {
         const updated = await tx.apiToken.update({
           where: { id: token.id },
@@ -358,6 +388,8 @@ builder.mutationFields((t) => ({
             ...(input.complexityBudget !== undefined && { complexityBudget: input.complexityBudget }),
             ...(input.notBefore !== undefined && { notBefore: input.notBefore }),
             ...(input.allowedIps !== undefined && { allowedIps }),
+            ...(newExpiry && { expiresAt: newExpiry }),
+            ...(input.revokeOnReuse != null && { revokeOnReuse: input.revokeOnReuse }),
           },
           include: withBoards,
         });
@@ -402,15 +434,7 @@ builder.mutationFields((t) => ({
     description: 'A new secret for the same token; the old one stops working at once, or after gracePeriodSeconds (at most 86400).',
     args: {
       id: t.arg.id({ required: true, validate: idSchema }),
-      gracePeriodSeconds: t.arg.int({
-        defaultValue: 0,
-        validate: z
-          .number()
-          .int()
-          .min(0, 'gracePeriodSeconds must not be negative.')
-          .max(MAX_GRACE_SECONDS, `gracePeriodSeconds must be at most ${MAX_GRACE_SECONDS}.`)
-          .nullish(),
-      }),
+      gracePeriodSeconds: t.arg.int({ defaultValue: 0, validate: gracePeriodSchema }),
     },
     resolve: async (_root, { id, gracePeriodSeconds }, ctx) => {
       const token = await managedToken(ctx, id);
@@ -423,27 +447,56 @@ builder.mutationFields((t) => ({
         { kind: token.kind, role: token.role, scope: scopeOf(token), expiresAt: token.expiresAt, allowedIps: token.allowedIps, complexityBudget: token.complexityBudget },
         ctx.config.limits,
       );
-      const issued = await issueToken(API_TOKEN_PREFIX, token.publicId);
-      const grace = gracePeriodSeconds ?? 0;
-      const apiToken = await ctx.prisma.$transaction(async (tx) => {
-        // Concurrent regenerations and revocations of this token take turns: the grace goes to the
-        // secret this one replaces, not to one read before another regeneration committed.
-        await tx.$queryRaw`SELECT id FROM "ApiToken" WHERE id = ${token.id} FOR UPDATE`;
-        const current = await tx.apiToken.findUniqueOrThrow({ where: { id: token.id } });
-        if (current.revokedAt) throw badInput('This token is revoked: create a new one instead.');
-        const regenerated = await tx.apiToken.update({
-          where: { id: token.id },
-          data: {
-            secretHash: issued.secretHash,
-            previousSecretHash: grace > 0 ? current.secretHash : null,
-            previousSecretExpiresAt: grace > 0 ? new Date(Date.now() + grace * 1000) : null,
-          },
-          include: withBoards,
-        });
-        await audit(ctx, tx, 'token.regenerated', regenerated);
-        return regenerated;
-      });
-      return { apiToken, secret: issued.token };
+      return replaceSecret(ctx, token, gracePeriodSeconds ?? 0);
+    },
+  }),
+  rotateCurrentToken: t.field({
+    type: CreateApiTokenPayload,
+    description:
+      'The calling API token replaces its own secret, as regenerateApiToken would (automation that rotates itself); ' +
+      'the old secret stops working at once, or after gracePeriodSeconds (at most 86400). Not for sessions.',
+    args: { gracePeriodSeconds: t.arg.int({ defaultValue: 0, validate: gracePeriodSchema }) },
+    resolve: async (_root, { gracePeriodSeconds }, ctx) => {
+      const token = principalToken(ctx.principal);
+      if (!token) throw forbidden('Only an API token can rotate itself (a session cannot): call this with the token to rotate.');
+      return replaceSecret(ctx, token, gracePeriodSeconds ?? 0);
     },
   }),
 }));
+
+/**
+ * A new secret for the token (regenerateApiToken, rotateCurrentToken): the replaced one keeps
+ * working for `grace` seconds, then is retired (remembered 30 days for reuse detection).
+ */
+async function replaceSecret(ctx: Context, token: { id: string; publicId: string }, grace: number) {
+  const issued = await issueToken(API_TOKEN_PREFIX, token.publicId);
+  const apiToken = await ctx.prisma.$transaction(async (tx) => {
+    // Concurrent regenerations and revocations of this token take turns: the grace goes to the
+    // secret this one replaces, not to one read before another regeneration committed.
+    await tx.$queryRaw`SELECT id FROM "ApiToken" WHERE id = ${token.id} FOR UPDATE`;
+    const current = await tx.apiToken.findUniqueOrThrow({ where: { id: token.id } });
+    if (current.revokedAt) throw badInput('This token is revoked: create a new one instead.');
+    const now = new Date();
+    const graceEnds = grace > 0 ? new Date(now.getTime() + grace * 1000) : null;
+    const regenerated = await tx.apiToken.update({
+      where: { id: token.id },
+      data: { secretHash: issued.secretHash, previousSecretHash: graceEnds ? current.secretHash : null, previousSecretExpiresAt: graceEnds },
+      include: withBoards,
+    });
+    await retireSecrets(tx, token.id, graceEnds ?? now, now);
+    await rememberSecret(tx, token.id, issued.secretDigest);
+    await audit(ctx, tx, 'token.regenerated', regenerated);
+    return regenerated;
+  });
+  return { apiToken, secret: issued.token };
+}
+
+/**
+ * The organizations whose token policy a token must meet: its scope's, or, for an unscoped
+ * PERSONAL token (which reaches all of its user's), each of the caller's (the token's user).
+ */
+function policyOrganizations(principal: Principal, scope: TokenScope | null): string[] {
+  if (scope) return [scope.organizationId];
+  const memberships = principal.kind === 'session' || principal.kind === 'personal' ? principal.memberships : [];
+  return [...new Set(memberships.map((m) => m.organizationId))];
+}

@@ -5,6 +5,7 @@ import type { Context } from '../context';
 import type { Place } from '../auth/reach';
 import { OPERATIONS, type Operation, requiredRole } from '../auth/roles';
 import { notFound } from '../errors';
+import { blockedByPolicy } from '../auth/tokenPolicy';
 import { placeOfBoard, placeOfItem, placeOfSpace } from '../loaders';
 import { noRow } from './noRow';
 import { isWellFormedId } from './validation';
@@ -14,6 +15,7 @@ type Locate<Args> = (args: Args, ctx: Context) => Promise<Place | null>;
 export function requireRoleOn<Args>(operation: Operation, what: string, locate: Locate<Args>) {
   return async (_parent: unknown, args: Args, ctx: Context) => {
     const place = await locate(args, ctx);
+    if (place) assertNotBlocked(ctx, place);
     if (!place || !ctx.reach.canSee(place)) throw notFound(what);
     const where = OPERATIONS[operation].level === 'organization' ? { organizationId: place.organizationId } : place;
     return { role: { place: where, role: requiredRole(operation) } };
@@ -51,5 +53,15 @@ export async function findVisible<T>(
 ): Promise<T | null> {
   if (!isWellFormedId(String(id))) return noRow(query); // never a database error
   const row = await find(String(id));
+  if (row) assertNotBlocked(ctx, place(row));
   return row && ctx.reach.canSee(place(row)) ? row : null;
+}
+
+/**
+ * Inside an organization whose token policy the caller's token breaks: HTTP 403 naming the rule
+ * (auth/tokenPolicy.ts), rather than reading as if the organization did not exist.
+ */
+export function assertNotBlocked(ctx: Context, place: Place): void {
+  const blocked = ctx.reach.blockedIn(place.organizationId);
+  if (blocked) throw blockedByPolicy(blocked);
 }

@@ -13,7 +13,7 @@ import type { Context } from '../context';
 import type { Place } from '../auth/reach';
 import { type Role, roleAtLeast } from '../auth/roles';
 import { isUnrestrictedUser } from '../auth/principal';
-import { readsToken, type ManagedToken } from '../auth/tokenAccess';
+import { readsToken, wasIssuedToRequest, type ManagedToken } from '../auth/tokenAccess';
 import { badInput, forbidden, unauthenticated } from '../errors';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination';
 
@@ -36,7 +36,7 @@ export const builder = new SchemaBuilder<{
     visible: Place;
     /** The caller has at least `role` over the whole of `place`. */
     role: { place: Place; role: Role };
-    /** The caller may read this token (its creator, an OWNER of its organization, or the token itself). */
+    /** The caller may read this token (its creator, an OWNER of its organization, the token itself, or the request just given it). */
     readToken: ManagedToken;
   };
   Scalars: { DateTime: { Input: Date; Output: Date } };
@@ -81,7 +81,7 @@ export const builder = new SchemaBuilder<{
       unrestrictedUser: isUnrestrictedUser(ctx.principal),
       visible: (place) => ctx.reach.canSee(place),
       role: ({ place, role }) => roleAtLeast(ctx.reach.roleAt(place), role),
-      readToken: (token) => readsToken(ctx.principal, ctx.reach, token),
+      readToken: (token) => readsToken(ctx.principal, ctx.reach, token) || wasIssuedToRequest(ctx.request, token.id),
     }),
     // Per scope: a place (the common case, once per node of a page) by its ids, anything else whole.
     cacheKey: (value) => (isPlace(value) ? `${value.organizationId}/${value.spaceId ?? ''}/${value.boardId ?? ''}` : JSON.stringify(value)),

@@ -9,6 +9,8 @@ import './item';
 import './apiToken';
 import './audit';
 import './leakedTokens';
+import './tokenPolicy';
+import './federation';
 import './webhook';
 
 export const schema = builder.toSchema({ sortSchema: false });

@@ -9,7 +9,7 @@
 // query strings. The original of every masked error is logged with its stack and the request id
 // of the request it happened in; yoga's other log calls go through the same logger. As a
 // last line of defence every line is scrubbed of anything that looks like a token (`pcl_`/`pcs_`
-// + base62), a webhook signing secret (`whsec_`), a bearer credential or an argon2 hash before it is written.
+// + base62), a webhook signing secret (`whsec_`), a bearer credential, an argon2 hash or a JWT before it is written.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { inspect } from 'node:util';
@@ -32,9 +32,11 @@ const SCRUBBERS: [RegExp, string][] = [
   [/\b(whsec_)[0-9A-Za-z_-]+/g, `$1${REDACTED}`],
   [/\b(Bearer)\s+[^\s"'\\,;]+/gi, `$1 ${REDACTED}`],
   [/\$argon2(?:id|i|d)\$[A-Za-z0-9+/=$,.-]*/g, REDACTED],
+  // A JWT (a CI job's OIDC ID token, exchangeFederatedToken): whoever reads it first can exchange it.
+  [/\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, REDACTED],
 ];
 
-/** Removes anything that looks like a token, a bearer credential or an argon2 hash. */
+/** Removes anything that looks like a token, a bearer credential, an argon2 hash or a JWT. */
 export function scrub(text: string): string {
   let out = text;
   for (const [pattern, replacement] of SCRUBBERS) out = out.replace(pattern, replacement);

@@ -2,7 +2,8 @@
 // secret) and per-caller data, which no browser or proxy cache may keep. Nosniff: a JSON
 // body is never run as a script or page. No referrer: URLs never leak to other sites. A
 // policy that forbids everything (framing included) unless the response brings its own
-// (GraphiQL's page, src/server/graphiql.ts).
+// (GraphiQL's page, src/server/graphiql.ts; the console, src/server/console.ts). The console's
+// hashed asset files bring their own long Cache-Control: they hold no secret and never change.
 import type { Plugin } from 'graphql-yoga';
 import { setResponseHeaders } from './responseHeaders';
 
@@ -18,6 +19,7 @@ export function securityHeadersPlugin(): Plugin {
     onResponse(payload) {
       const headers: Record<string, string> = { ...EVERY_RESPONSE };
       if (!payload.response.headers.has('Content-Security-Policy')) headers['Content-Security-Policy'] = DEFAULT_CONTENT_SECURITY_POLICY;
+      if (payload.response.headers.has('Cache-Control')) delete headers['Cache-Control'];
       setResponseHeaders(payload, headers);
     },
   };

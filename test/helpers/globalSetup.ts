@@ -7,10 +7,14 @@ import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { MIGRATIONS_DIR } from '../../src/db/database';
+import { ensureConsoleBuilt } from '../../src/server/console';
 import { applyMigrations } from '../../src/db/schemaEngine';
 import { TEMPLATE_ENV, adminQuery, testDatabaseUrl, withDatabaseName } from './testDatabase';
 
 export default async function globalSetup() {
+  // The console's build (npm install made it; a changed source is rebuilt once here, before the
+  // test files that serve it run side by side).
+  ensureConsoleBuilt();
   const url = testDatabaseUrl();
   if (url) {
     const name = `portcullis_template_${process.pid}`;

@@ -137,6 +137,8 @@ export async function dbFingerprint(t: TestApp): Promise<Record<string, string>>
       digest('ApiToken', `to_jsonb(x) - 'lastUsedAt' - 'lastUsedIps' - 'updatedAt' - 'expiringNotice7dAt' - 'expiringNotice1dAt'`),
       digest('ApiTokenBoard'),
       digest('AuditEvent'),
+      digest('FederationPolicy'),
+      digest('FederatedTokenUse'),
       digest('Webhook'),
       digest('WebhookDelivery'),
     ].join(',\n')}`,
