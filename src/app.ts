@@ -7,6 +7,7 @@ import { createAuthenticator } from './auth/authenticate';
 import { LastUsedRecorder } from './auth/lastUsedRecorder';
 import { ExpiryNoticeJob } from './auth/expiryNotices';
 import { LeakReportWorker } from './auth/leakedTokens';
+import { WebhookDeliveryWorker } from './webhooks/worker';
 import { SecretProofCache } from './auth/secretProofCache';
 import { CredentialCache } from './auth/credentialCache';
 import { CredentialChanges } from './auth/credentialChanges';
@@ -40,6 +41,8 @@ export interface App {
   expiryNotices: ExpiryNoticeJob;
   /** The revokeLeakedTokens queue, worked through every LEAK_REPORTS_CHECK_SECONDS (any instance). */
   leakReports: LeakReportWorker;
+  /** The webhook outbox, sent every WEBHOOK_POLL_SECONDS (any instance). */
+  webhooks: WebhookDeliveryWorker;
   /** Structured logs (pino): one line per request, masked errors with their stack. */
   logger: Logger;
   limiter: AbuseLimiter;
@@ -89,6 +92,8 @@ export function createApp(config: Config, database: Database, options: AppOption
   expiryNotices.start();
   const leakReports = new LeakReportWorker(prisma, config.leakReportsCheckSeconds * 1000, logger);
   if (config.leakReportsCheckSeconds > 0) leakReports.start();
+  const webhooks = new WebhookDeliveryWorker(prisma, config.webhooks, logger);
+  webhooks.start();
 
   const limitBody = bodyLimit(config.maxBodyBytes);
   const logging = requestLogging(logger);
@@ -152,6 +157,7 @@ export function createApp(config: Config, database: Database, options: AppOption
     lastUsed,
     expiryNotices,
     leakReports,
+    webhooks,
     logger,
     limiter,
     credentials,
@@ -160,6 +166,7 @@ export function createApp(config: Config, database: Database, options: AppOption
     stop: async () => {
       await expiryNotices.stop();
       await leakReports.stop();
+      await webhooks.stop();
       await credentialChanges.stop();
       await lastUsed.stop();
       await limiter.close();

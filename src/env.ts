@@ -1,4 +1,5 @@
 // All configuration, parsed and validated once. Nothing else reads process.env.
+import { isIP } from 'node:net';
 import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 
@@ -27,6 +28,41 @@ export const envSchema = z.object({
   TOKEN_EXPIRY_CHECK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   // How often an instance works through the revokeLeakedTokens queue (src/auth/leakedTokens.ts).
   LEAK_REPORTS_CHECK_SECONDS: z.coerce.number().int().min(1).max(3_600).default(5),
+  // Webhooks (src/webhooks/): the delivery worker's poll interval, each attempt's timeout, the
+  // first retry's delay (doubling after each failure: 30 s and 8 attempts span about an hour).
+  WEBHOOK_POLL_SECONDS: z.coerce.number().int().min(1).max(3_600).default(2),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5_000),
+  WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().int().min(1).max(3_600).default(30),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(8),
+  // Plain-HTTP loopback URLs (tests, development); never in production.
+  WEBHOOK_ALLOW_LOOPBACK: bool.default(false),
+  // Seals the signing secrets in the database (AES-256-GCM): 32 bytes, base64 or 64 hex digits.
+  WEBHOOK_SECRET_KEY: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return undefined;
+      const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : /^[A-Za-z0-9+/]{43}=?$/.test(value) ? Buffer.from(value, 'base64') : null;
+      if (key?.length !== 32) {
+        ctx.addIssue({ code: 'custom', message: 'must be 32 bytes, as base64 (e.g. openssl rand -base64 32) or 64 hex digits' });
+        return z.NEVER;
+      }
+      return key;
+    }),
+  // DNS servers (ip or ip:port, comma-separated) for webhook host names instead of the system's resolver.
+  WEBHOOK_DNS_SERVERS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const servers = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+      for (const server of servers) {
+        if (!isDnsServer(server)) {
+          ctx.addIssue({ code: 'custom', message: `${JSON.stringify(server.slice(0, 100))} is not a DNS server address: write an IP address, optionally with a port (127.0.0.1:5353, [::1]:53)` });
+          return z.NEVER;
+        }
+      }
+      return servers;
+    }),
   TOKEN_VERIFY_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   // Credentials kept per instance (0: read on every request); see src/auth/credentialCache.ts.
   CREDENTIAL_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
@@ -122,6 +158,14 @@ function isOrigin(text: string): boolean {
   }
 }
 
+/** `1.1.1.1`, `127.0.0.1:5353`, `::1` or `[::1]:53`: what dns.Resolver#setServers accepts. */
+function isDnsServer(text: string): boolean {
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(text);
+  const withPort = /^([^:]+):(\d{1,5})$/.exec(text);
+  const [host, port] = bracketed ? [bracketed[1]!, bracketed[2]] : withPort ? [withPort[1]!, withPort[2]] : [text, undefined];
+  return isIP(host) !== 0 && (port === undefined || (Number(port) >= 1 && Number(port) <= 65535));
+}
+
 /**
  * Which proxies are trusted to append the client's address to X-Forwarded-For: none, the
  * nearest `hops` of them, or those at these addresses (proxy-addr's syntax: IPs, CIDRs and
@@ -147,6 +191,8 @@ export interface Config {
   /** How often the revokeLeakedTokens queue is worked through; 0 (tests only) never on a timer. */
   leakReportsCheckSeconds: number;
   tokenVerifyCacheSize: number;
+  /** Webhook deliveries; see src/webhooks/. */
+  webhooks: WebhookConfig;
   /** Credentials (token or session with user and memberships) kept per instance; 0 = none. */
   credentialCacheSize: number;
   /** How long a mutation waits for the other instances to confirm they dropped stale credentials. */
@@ -176,6 +222,23 @@ export interface FederationConfig {
   fetchTimeoutMs: number;
   /** An unknown `kid` fetches the JWKS again at most this often (the spec's once a minute). */
   jwksRefetchCooldownMs: number;
+}
+
+export interface WebhookConfig {
+  /** How often an instance looks for due deliveries; 0 (tests only) never on a timer. */
+  pollSeconds: number;
+  /** Each attempt's limit, connection to response body. */
+  timeoutMs: number;
+  /** The delay before the first retry; it doubles after each failed attempt. */
+  retryBaseMs: number;
+  /** Attempts before a delivery is marked failed. */
+  maxAttempts: number;
+  /** Plain-HTTP URLs on loopback addresses are accepted (tests, development). */
+  allowLoopback: boolean;
+  /** The key that seals signing secrets at rest; unset: stored unsealed (see SECURITY.md). */
+  secretKey: Buffer | undefined;
+  /** DNS servers for webhook host names; empty: the system's resolver. */
+  dnsServers: string[];
 }
 
 export interface MetricsConfig {
@@ -256,6 +319,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     tokenExpiryCheckSeconds: env.TOKEN_EXPIRY_CHECK_SECONDS,
     leakReportsCheckSeconds: env.LEAK_REPORTS_CHECK_SECONDS,
     tokenVerifyCacheSize: env.TOKEN_VERIFY_CACHE_SIZE,
+    webhooks: {
+      pollSeconds: env.WEBHOOK_POLL_SECONDS,
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: env.WEBHOOK_RETRY_BASE_SECONDS * 1000,
+      maxAttempts: env.WEBHOOK_MAX_ATTEMPTS,
+      allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK,
+      secretKey: env.WEBHOOK_SECRET_KEY,
+      dnsServers: env.WEBHOOK_DNS_SERVERS,
+    },
     credentialCacheSize: env.CREDENTIAL_CACHE_SIZE,
     credentialBarrierTimeoutMs: env.CREDENTIAL_BARRIER_TIMEOUT_MS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,

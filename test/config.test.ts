@@ -30,6 +30,7 @@ describe('defaults', () => {
       tokenExpiryCheckSeconds: 300,
       leakReportsCheckSeconds: 5,
       tokenVerifyCacheSize: 10_000,
+      webhooks: { pollSeconds: 2, timeoutMs: 5_000, retryBaseMs: 30_000, maxAttempts: 8, allowLoopback: false, secretKey: undefined, dnsServers: [] },
       credentialCacheSize: 10_000,
       credentialBarrierTimeoutMs: 2_000,
       shutdownTimeoutMs: 10_000,
@@ -69,6 +70,18 @@ describe('defaults', () => {
     );
     expect(loadConfig(listed)).toEqual(loadConfig({}));
     expect(Object.keys(listed).sort()).toEqual(Object.keys(envSchema.shape).sort());
+  });
+
+  test('webhooks: a 32-byte key as base64 or hex, DNS servers as addresses', () => {
+    const key = Buffer.alloc(32, 7);
+    expect(loadConfig({ WEBHOOK_SECRET_KEY: key.toString('base64') }).webhooks.secretKey).toEqual(key);
+    expect(loadConfig({ WEBHOOK_SECRET_KEY: key.toString('hex') }).webhooks.secretKey).toEqual(key);
+    expect(configError({ WEBHOOK_SECRET_KEY: Buffer.alloc(16).toString('base64') }).message).toMatch(/WEBHOOK_SECRET_KEY: must be 32 bytes/);
+    expect(configError({ WEBHOOK_SECRET_KEY: 'not-a-key-not-a-key-not-a-key-not-a-key-xyz' }).message).not.toContain('not-a-key');
+    expect(loadConfig({ WEBHOOK_DNS_SERVERS: '127.0.0.1:5353, ::1, [::1]:53' }).webhooks.dnsServers).toEqual(['127.0.0.1:5353', '::1', '[::1]:53']);
+    expect(configError({ WEBHOOK_DNS_SERVERS: 'dns.example.com' }).message).toMatch(/WEBHOOK_DNS_SERVERS: "dns.example.com" is not a DNS server address/);
+    expect(loadConfig({ WEBHOOK_ALLOW_LOOPBACK: 'true' }).webhooks.allowLoopback).toBe(true);
+    expect(configError({ WEBHOOK_TIMEOUT_MS: '50' }).message).toMatch(/WEBHOOK_TIMEOUT_MS/);
   });
 
   test('limits: redis:// URLs only, and a maximum budget below the default is refused', () => {

@@ -69,6 +69,7 @@ test('the roles table says what roles-and-tokens.md says', () => {
     readAuditEvents: ['OWNER', 'organization'],
     manageOthersTokens: ['OWNER', 'organization'],
     manageTokenPolicy: ['OWNER', 'organization'],
+    manageWebhooks: ['OWNER', 'organization'],
     mintServiceToken: ['EDITOR', 'resource'],
     manageFederationPolicies: ['OWNER', 'resource'],
     readFederationPolicies: ['OWNER', 'organization'],
@@ -341,6 +342,43 @@ for (const level of ['organization', 'space'] as const) {
   });
 }
 
+// ---- webhooks: OWNER of the organization ------------------------------------------------------
+
+/** A public address literal: accepted without DNS, and never called (test apps run no delivery worker on a timer). */
+const WEBHOOK_URL = 'https://93.184.215.14/hook';
+
+requiresRole(app, ALL, {
+  operation: 'manageWebhooks',
+  at: 'organization',
+  label: 'createWebhook',
+  target: async () => ({ place: home }),
+  run: (_t, _target, token) =>
+    gql(`mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { webhook { id url } } }`, { input: { organizationId, url: WEBHOOK_URL } }, token),
+  succeeded: async (_t, _target, { body }) => {
+    const { id, url } = body.data.createWebhook.webhook;
+    expect(url).toBe(WEBHOOK_URL);
+    expect(await t.prisma.webhook.findUnique({ where: { id } })).toMatchObject({ organizationId, url: WEBHOOK_URL });
+    await t.prisma.webhook.delete({ where: { id } }); // (an organization has at most 20)
+  },
+});
+
+requiresRole(app, ALL, {
+  operation: 'manageWebhooks',
+  at: 'organization',
+  label: 'deleteWebhook',
+  target: async () => {
+    const id = dataOf(
+      await t.gql(`mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { webhook { id } } }`, { input: { organizationId, url: WEBHOOK_URL } }, owner.token),
+    ).createWebhook.webhook.id as string;
+    return { place: home, id };
+  },
+  run: (_t, { id }, token) => gql(`mutation($id: ID!) { deleteWebhook(id: $id) }`, { id }, token),
+  succeeded: async (_t, { id }, { body }) => {
+    expect(body.data.deleteWebhook).toBe(id);
+    expect(await t.prisma.webhook.findUnique({ where: { id } })).toBeNull();
+  },
+});
+
 // ---- OWNER-only fields of an organization ----------------------------------------------------
 
 const ownerOnlyFields: {
@@ -361,6 +399,15 @@ const ownerOnlyFields: {
     field: 'apiTokens',
     selection: '(filter: { nameContains: "FIXTURE" }) { edges { node { id } } }',
     check: (edges) => expect(edges).toEqual([{ node: { id: fixtureTokenId } }]),
+  },
+  {
+    operation: 'manageWebhooks',
+    field: 'webhooks',
+    selection: '{ edges { node { id url } } }',
+    check: async (edges) => {
+      const webhooks = await t.prisma.webhook.findMany({ where: { organizationId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+      expect(edges).toEqual(webhooks.map((w) => ({ node: { id: w.id, url: w.url } })));
+    },
   },
   {
     operation: 'readAuditEvents',

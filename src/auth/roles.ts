@@ -48,6 +48,8 @@ export const OPERATIONS = {
   manageOthersTokens: { role: 'OWNER', level: 'organization' },
   // Reading and setting the organization's token policy (auth/tokenPolicy.ts).
   manageTokenPolicy: { role: 'OWNER', level: 'organization' },
+  // Webhooks: reading, creating and deleting them (they receive the whole audit log).
+  manageWebhooks: { role: 'OWNER', level: 'organization' },
   // Minting SERVICE tokens: EDITOR or OWNER in the whole scope (and never above the caller).
   mintServiceToken: { role: 'EDITOR', level: 'resource' },
   // Federation policies mint SERVICE tokens for whoever matches them: OWNER of the whole scope.

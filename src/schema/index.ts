@@ -11,6 +11,7 @@ import './audit';
 import './leakedTokens';
 import './tokenPolicy';
 import './federation';
+import './webhook';
 
 export const schema = builder.toSchema({ sortSchema: false });
 

@@ -9,7 +9,7 @@
 // query strings. The original of every masked error is logged with its stack and the request id
 // of the request it happened in; yoga's other log calls go through the same logger. As a
 // last line of defence every line is scrubbed of anything that looks like a token (`pcl_`/`pcs_`
-// + base62), a bearer credential, an argon2 hash or a JWT before it is written.
+// + base62), a webhook signing secret (`whsec_`), a bearer credential, an argon2 hash or a JWT before it is written.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { inspect } from 'node:util';
@@ -28,6 +28,8 @@ export type LogStream = DestinationStream;
 const REDACTED = '[REDACTED]';
 const SCRUBBERS: [RegExp, string][] = [
   [/\b(pc[ls]_)[0-9A-Za-z]+/g, `$1${REDACTED}`],
+  // Webhook signing secrets (src/webhooks/signing.ts).
+  [/\b(whsec_)[0-9A-Za-z_-]+/g, `$1${REDACTED}`],
   [/\b(Bearer)\s+[^\s"'\\,;]+/gi, `$1 ${REDACTED}`],
   [/\$argon2(?:id|i|d)\$[A-Za-z0-9+/=$,.-]*/g, REDACTED],
   // A JWT (a CI job's OIDC ID token, exchangeFederatedToken): whoever reads it first can exchange it.
@@ -57,7 +59,7 @@ export function createLogger(config: Pick<Config, 'logLevel'>, stream?: LogStrea
       timestamp: pino.stdTimeFunctions.isoTime,
       // Defence in depth: such fields are never logged, and would be censored if they were.
       redact: {
-        paths: ['password', 'secret', 'token', 'authorization', 'passwordHash', 'secretHash', 'previousSecretHash', 'headers.authorization'].flatMap(
+        paths: ['password', 'secret', 'token', 'authorization', 'passwordHash', 'secretHash', 'previousSecretHash', 'signingSecret', 'sealedSecret', 'headers.authorization'].flatMap(
           (key) => [key, `*.${key}`],
         ),
         censor: REDACTED,

@@ -139,6 +139,8 @@ export async function dbFingerprint(t: TestApp): Promise<Record<string, string>>
       digest('AuditEvent'),
       digest('FederationPolicy'),
       digest('FederatedTokenUse'),
+      digest('Webhook'),
+      digest('WebhookDelivery'),
     ].join(',\n')}`,
   );
   return rows[0];
