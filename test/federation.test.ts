@@ -411,6 +411,24 @@ describe('exchangeFederatedToken', () => {
     dataOf(await t.gql(DELETE_POLICY, { id: other.id }, w.owner.token));
   });
 
+  it('meets the organization\'s token policy: a maximum lifetime below the policy\'s tokenLifetimeSeconds refuses the exchange', async () => {
+    const SET_TOKEN_POLICY = `mutation($input: UpdateOrganizationTokenPolicyInput!) { updateOrganizationTokenPolicy(input: $input) { maxLifetimeSeconds } }`;
+    const policy = await createPolicy(w.owner.token, { tokenLifetimeSeconds: 900, claims: [{ claim: 'repository_owner_id', equals: '1001' }, { claim: 'repository_id', equals: 'policed' }] });
+    dataOf(await t.gql(SET_TOKEN_POLICY, { input: { organizationId: w.organizationId, maxLifetimeSeconds: 600 } }, w.owner.token));
+    try {
+      const idToken = await signed({ repository_id: 'policed' });
+      await expectRefused(() => exchange(idToken), 'BAD_USER_INPUT', /token policy.*10 minutes|token policy.*600 seconds|token policy/i);
+      // The refused exchange spent nothing: the same ID token works once the policy allows it.
+      dataOf(await t.gql(SET_TOKEN_POLICY, { input: { organizationId: w.organizationId, maxLifetimeSeconds: 3600 } }, w.owner.token));
+      const { apiToken } = dataOf(await exchange(idToken)).exchangeFederatedToken;
+      // Its secret is known to reuse detection (regenerating it retires that digest).
+      expect(await t.prisma.apiTokenSecretDigest.count({ where: { tokenId: apiToken.id, retiredAt: null } })).toBe(1);
+    } finally {
+      dataOf(await t.gql(SET_TOKEN_POLICY, { input: { organizationId: w.organizationId, maxLifetimeSeconds: null } }, w.owner.token));
+      dataOf(await t.gql(DELETE_POLICY, { id: policy.id }, w.owner.token));
+    }
+  });
+
   it('issues nothing once the policy\'s creator is no longer an OWNER of its scope', async () => {
     const creator = await signUp(t, 'Former owner');
     await addMember(t, w.owner.token, { organizationId: w.organizationId, email: creator.email, role: 'OWNER' });

@@ -7,7 +7,9 @@ import { roleEverywhereIn } from '../auth/minting';
 import type { TokenWithBoards } from '../auth/principal';
 import { Reach, grantsFromMemberships, type TokenScope } from '../auth/reach';
 import { requiredRole, roleAtLeast } from '../auth/roles';
+import { rememberSecret } from '../auth/reuseDetection';
 import { markIssuedToRequest } from '../auth/tokenAccess';
+import { assertMeetsPolicies } from '../auth/tokenPolicy';
 import { API_TOKEN_PREFIX } from '../auth/tokenFormat';
 import { recordAudit } from '../audit';
 import type { Context } from '../context';
@@ -44,8 +46,12 @@ export async function exchangeFederatedToken(ctx: Context, idToken: string, poli
   const scope = await policyScope(ctx.prisma, policy);
   await assertCreatorMayStillIssue(ctx.prisma, policy, scope);
 
-  const issued = await issueToken(API_TOKEN_PREFIX);
   const now = Date.now();
+  const expiresAt = new Date(now + policy.tokenLifetimeSeconds * 1000);
+  // The organization's token policy holds for federated tokens too (a maximum lifetime shorter
+  // than the federation policy's tokenLifetimeSeconds refuses the exchange, naming the rule).
+  await assertMeetsPolicies(ctx.prisma, [scope.organizationId], { kind: 'SERVICE', expiresAt }, new Date(now));
+  const issued = await issueToken(API_TOKEN_PREFIX);
   try {
     const apiToken = await ctx.prisma.$transaction(async (tx) => {
       // The jti, kept until the ID token would have expired (leeway included): a second use is
@@ -66,11 +72,13 @@ export async function exchangeFederatedToken(ctx: Context, idToken: string, poli
           organizationId: scope.organizationId,
           spaceId: scope.type === 'ORGANIZATION' ? null : scope.spaceId,
           boards: scope.type === 'BOARDS' ? { create: scope.boardIds.map((boardId) => ({ boardId })) } : undefined,
-          expiresAt: new Date(now + policy.tokenLifetimeSeconds * 1000),
+          expiresAt,
           federationPolicyId: policy.id,
         },
         include: withBoards,
       });
+      // Its secret's digest, so that reuse detection knows it once an OWNER regenerates it.
+      await rememberSecret(tx, created.id, issued.secretDigest);
       await recordAudit(tx, { kind: 'system', name: federatedActorName(token, policy) }, {
         action: 'token.federated',
         organizationId: scope.organizationId,
