@@ -83,6 +83,8 @@ export async function exchangeFederatedToken(ctx: Context, idToken: string, poli
         action: 'token.federated',
         organizationId: scope.organizationId,
         targetId: created.id,
+        // For webhook receivers: who the workload was, as the policy matched it (never the ID token).
+        data: { issuer: token.issuer, subject: token.subject ?? null, policyId: policy.id, claims: claimConditions(policy.claims) },
       });
       return created;
     });
