@@ -86,6 +86,8 @@ export interface PageQuery {
 
 interface PagePlan {
   query: PageQuery;
+  /** The cursors' conditions, for a query that adds its own filters (pageQuery, relationPageQuery). */
+  bounds: object[];
   size: number;
   /** `last`: the page is read from the end of the range, then put back in list order. */
   backward: boolean;
@@ -96,7 +98,13 @@ function beyond(key: SortKey, comparison: 'gt' | 'lt') {
   const orEqual = comparison === 'gt' ? 'gte' : 'lte';
   // `createdAt >= d AND (createdAt > d OR id > i)` is `(createdAt, id) > (d, i)` in a form
   // Prisma can write, and its first half bounds the index range scan.
-  return { AND: [{ createdAt: { [orEqual]: key.createdAt } }, { OR: [{ createdAt: { [comparison]: key.createdAt } }, { id: { [comparison]: key.id } }] }] };
+  return [{ createdAt: { [orEqual]: key.createdAt } }, { OR: [{ createdAt: { [comparison]: key.createdAt } }, { id: { [comparison]: key.id } }] }];
+}
+
+/** One flat AND of `where` and the cursor bounds (no empty or nested ANDs: Prisma reads less). */
+function allOf(where: object, bounds: object[]): object {
+  const conditions = Object.keys(where).length ? [where, ...bounds] : bounds;
+  return conditions.length === 0 ? {} : conditions.length === 1 ? conditions[0] : { AND: conditions };
 }
 
 function pageSize(args: ConnectionArgs): number {
@@ -115,11 +123,12 @@ export function planPage(order: ConnectionOrder, args: ConnectionArgs): PagePlan
   const later = order.direction === 'asc' ? 'gt' : 'lt';
   const earlier = later === 'gt' ? 'lt' : 'gt';
   const bounds: object[] = [];
-  if (args.after != null) bounds.push(beyond(decodeCursor(order, args.after), later));
-  if (args.before != null) bounds.push(beyond(decodeCursor(order, args.before), earlier));
+  if (args.after != null) bounds.push(...beyond(decodeCursor(order, args.after), later));
+  if (args.before != null) bounds.push(...beyond(decodeCursor(order, args.before), earlier));
   const direction = backward ? (order.direction === 'asc' ? 'desc' : 'asc') : order.direction;
   return {
-    query: { where: { AND: bounds }, orderBy: [{ createdAt: direction }, { id: direction }], take: size + 1 },
+    query: { where: allOf({}, bounds), orderBy: [{ createdAt: direction }, { id: direction }], take: size + 1 },
+    bounds,
     size,
     backward,
   };
@@ -132,8 +141,8 @@ export function planPage(order: ConnectionOrder, args: ConnectionArgs): PagePlan
  */
 export function relationPageQuery(order: ConnectionOrder, args: ConnectionArgs, where: object = {}): PageQuery {
   try {
-    const { query } = planPage(order, args);
-    return { ...query, where: { AND: [where, query.where] } };
+    const { query, bounds } = planPage(order, args);
+    return { ...query, where: allOf(where, bounds) };
   } catch {
     return { where: { id: { in: [] } }, orderBy: [], take: 0 };
   }
@@ -151,8 +160,8 @@ export function withSortKey<Selection extends object>(selection: Selection): Sel
 
 /** The query for a connection loaded on its own, `where` being its filters. */
 export function pageQuery(order: ConnectionOrder, args: ConnectionArgs, where: object = {}): PageQuery {
-  const { query } = planPage(order, args);
-  return { ...query, where: { AND: [where, query.where] } };
+  const { query, bounds } = planPage(order, args);
+  return { ...query, where: allOf(where, bounds) };
 }
 
 export interface Connection<T> {
