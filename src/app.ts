@@ -91,7 +91,7 @@ export function createApp(config: Config, database: Database, options: AppOption
   const expiryNotices = new ExpiryNoticeJob(prisma, config.tokenExpiryCheckSeconds * 1000, logger);
   expiryNotices.start();
   const leakReports = new LeakReportWorker(prisma, config.leakReportsCheckSeconds * 1000, logger);
-  if (config.leakReportsCheckSeconds > 0) leakReports.start();
+  leakReports.start();
   const webhooks = new WebhookDeliveryWorker(prisma, config.webhooks, logger);
   webhooks.start();
 

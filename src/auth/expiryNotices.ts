@@ -8,6 +8,7 @@
 // revoked and expired tokens get none; a check that was down for a while catches up.
 import { recordAudit } from '../audit';
 import type { PrismaClient } from '../generated/prisma/client';
+import { PeriodicJob } from '../jobs/periodicJob';
 import type { Logger } from '../server/logging';
 
 const DAY_MS = 86_400_000;
@@ -66,32 +67,16 @@ export async function writeDueNotices(tx: Transaction, now: Date): Promise<numbe
 }
 
 /** Runs the check every `intervalMs` on this instance (the lock keeps it to one at a time). */
-export class ExpiryNoticeJob {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> = Promise.resolve();
-
+export class ExpiryNoticeJob extends PeriodicJob {
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly intervalMs: number,
-    private readonly logger: Logger,
-  ) {}
-
-  start() {
-    this.timer ??= setInterval(() => void this.runOnce(), this.intervalMs);
-    this.timer.unref();
+    intervalMs: number,
+    logger: Logger,
+  ) {
+    super(intervalMs, logger, 'Token expiry check failed: it runs again at the next interval.');
   }
 
-  /** One check, never two at once on this instance; errors are logged (the next run retries). */
-  runOnce(): Promise<unknown> {
-    this.running = this.running.then(() =>
-      recordExpiryNotices(this.prisma).catch((error: unknown) => this.logger.warn({ err: error }, 'Token expiry check failed: it runs again at the next interval.')),
-    );
-    return this.running;
-  }
-
-  async stop() {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  protected work() {
+    return recordExpiryNotices(this.prisma);
   }
 }

@@ -17,6 +17,7 @@
 import { recordAudit } from '../audit';
 import type { PrismaClient } from '../generated/prisma/client';
 import { candidateHashes } from './authenticate';
+import { PeriodicJob } from '../jobs/periodicJob';
 import type { Logger } from '../server/logging';
 import { verifySecret } from './password';
 import { API_TOKEN_PREFIX, parseToken } from './tokenFormat';
@@ -76,43 +77,20 @@ async function revokeIfLive(tx: Transaction, tokenString: string, now: Date): Pr
 }
 
 /** Works through the queue: every LEAK_REPORTS_CHECK_SECONDS on each instance, or when asked (runOnce). */
-export class LeakReportWorker {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> = Promise.resolve();
-  /** Set by stop(): a run in progress ends after its current row. */
-  private stopping = false;
-
+export class LeakReportWorker extends PeriodicJob {
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly intervalMs: number,
-    private readonly logger: Logger,
+    intervalMs: number,
+    logger: Logger,
     private readonly now: () => Date = () => new Date(),
-  ) {}
-
-  start() {
-    this.timer ??= setInterval(() => void this.runOnce(), this.intervalMs);
-    this.timer.unref();
+  ) {
+    super(intervalMs, logger, 'Leaked-token check failed: the queued reports are checked again at the next interval.');
   }
 
-  /** Processes what is queued (up to a batch), never two runs at once on this instance; errors are logged and the rows stay queued. */
-  runOnce(): Promise<unknown> {
-    this.running = this.running.then(async () => {
-      try {
-        for (let done = 0; done < BATCH && !this.stopping; done++) {
-          if (!(await processOne(this.prisma, this.now))) break;
-        }
-      } catch (error) {
-        this.logger.warn({ err: error }, 'Leaked-token check failed: the queued reports are checked again at the next interval.');
-      }
-    });
-    return this.running;
-  }
-
-  /** Stops after the row in progress (the rest stays queued for the next start). */
-  async stop() {
-    this.stopping = true;
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  /** Processes what is queued (up to a batch); stop() ends it after the row in progress (the rest stays queued). */
+  protected async work() {
+    for (let done = 0; done < BATCH && !this.stopping; done++) {
+      if (!(await processOne(this.prisma, this.now))) break;
+    }
   }
 }

@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WebhookConfig } from '../env';
 import type { PrismaClient } from '../generated/prisma/client';
+import { PeriodicJob } from '../jobs/periodicJob';
 import type { Logger } from '../server/logging';
 import { type AttemptOutcome, attemptDelivery } from './delivery';
 import { UnreadableSecret, unsealSecret } from './signing';
@@ -33,51 +34,27 @@ interface ClaimedDelivery {
   attempts: number;
 }
 
-export class WebhookDeliveryWorker {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> = Promise.resolve();
-  /** Set by stop(): a run in progress ends after the attempts under way. */
-  private stopping = false;
-
+export class WebhookDeliveryWorker extends PeriodicJob {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly config: WebhookConfig,
-    private readonly logger: Logger,
-  ) {}
-
-  start() {
-    if (this.config.pollSeconds <= 0) return;
-    this.timer ??= setInterval(() => void this.runOnce(), this.config.pollSeconds * 1000);
-    this.timer.unref();
+    logger: Logger,
+  ) {
+    super(config.pollSeconds * 1000, logger, 'Webhook delivery run failed: due deliveries are tried again at the next interval.');
   }
 
-  /** Sends what is due, never two runs at once on this instance; errors are logged and the rows stay due. */
-  runOnce(): Promise<unknown> {
-    this.running = this.running.then(async () => {
-      // Only what was due when the run began: a retry that falls due meanwhile waits for the next run.
-      const dueBy = new Date();
-      try {
-        while (!this.stopping) {
-          const { claimId, deliveries } = await this.claim(dueBy);
-          if (deliveries.length === 0) break;
-          await Promise.all(deliveries.map((delivery) => this.deliver(delivery, claimId)));
-        }
-        await this.prisma.webhookDelivery.deleteMany({
-          where: { status: { in: ['delivered', 'failed'] }, createdAt: { lt: new Date(dueBy.getTime() - DELIVERY_RETENTION_MS) } },
-        });
-      } catch (error) {
-        this.logger.warn({ err: error }, 'Webhook delivery run failed: due deliveries are tried again at the next interval.');
-      }
+  /** Sends what is due; stop() ends it after the attempts under way (the rest stays in the outbox for any instance). */
+  protected async work() {
+    // Only what was due when the run began: a retry that falls due meanwhile waits for the next run.
+    const dueBy = new Date();
+    while (!this.stopping) {
+      const { claimId, deliveries } = await this.claim(dueBy);
+      if (deliveries.length === 0) break;
+      await Promise.all(deliveries.map((delivery) => this.deliver(delivery, claimId)));
+    }
+    await this.prisma.webhookDelivery.deleteMany({
+      where: { status: { in: ['delivered', 'failed'] }, createdAt: { lt: new Date(dueBy.getTime() - DELIVERY_RETENTION_MS) } },
     });
-    return this.running;
-  }
-
-  /** Stops after the attempts under way (the rest stays in the outbox for any instance). */
-  async stop() {
-    this.stopping = true;
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
   }
 
   /** Due deliveries no one holds, now held by this run until the lease ends. */
