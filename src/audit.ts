@@ -5,26 +5,30 @@ import type { Prisma, PrismaClient } from './generated/prisma/client';
 import { type Principal, actorName, principalToken, principalUser } from './auth/principal';
 import { enqueueWebhookDeliveries } from './webhooks/outbox';
 
-export type AuditAction =
-  | 'token.created'
-  | 'token.updated'
-  | 'token.regenerated'
-  | 'token.revoked'
-  | 'token.deleted'
-  | 'token.expiring'
-  | 'token.leaked'
-  | 'token.reuse_detected'
-  | 'organization.token_policy_updated'
-  | 'member.invited'
-  | 'member.added'
-  | 'member.updated'
-  | 'member.removed'
-  | 'member.declined'
-  | 'federation.policy_created'
-  | 'federation.policy_deleted'
-  | 'token.federated'
-  | 'webhook.created'
-  | 'webhook.deleted';
+/** Every action an audit event can record (what webhooks may subscribe to). */
+export const AUDIT_ACTIONS = [
+  'token.created',
+  'token.updated',
+  'token.regenerated',
+  'token.revoked',
+  'token.deleted',
+  'token.expiring',
+  'token.leaked',
+  'token.reuse_detected',
+  'organization.token_policy_updated',
+  'member.invited',
+  'member.added',
+  'member.updated',
+  'member.removed',
+  'member.declined',
+  'federation.policy_created',
+  'federation.policy_deleted',
+  'token.federated',
+  'webhook.created',
+  'webhook.deleted',
+] as const;
+
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** The caller's transaction, or the client itself (then the event and its deliveries get a transaction of their own). */
 type AuditWriter = Prisma.TransactionClient | PrismaClient;
