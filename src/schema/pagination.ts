@@ -53,8 +53,23 @@ export function encodeCursor(order: ConnectionOrder, row: SortKey): string {
   return Buffer.from(JSON.stringify([CURSOR_VERSION, order.name, row.createdAt.toISOString(), row.id])).toString('base64url');
 }
 
+// Cursors decoded lately (a page's query and its resolver both read the cursor, and clients walk
+// the same pages again): decoding is checks and a Date, worth a few microseconds per read.
+const decodedCursors = new Map<string, SortKey>();
+const DECODED_CURSORS = 1_000;
+
 /** The sort key in a cursor this connection issued; BAD_USER_INPUT for anything else. */
 export function decodeCursor(order: ConnectionOrder, cursor: string): SortKey {
+  const key = `${order.name} ${cursor}`;
+  const known = decodedCursors.get(key);
+  if (known) return known;
+  const decoded = decodeCursorAnew(order, cursor);
+  if (decodedCursors.size >= DECODED_CURSORS) decodedCursors.clear();
+  decodedCursors.set(key, decoded);
+  return decoded;
+}
+
+function decodeCursorAnew(order: ConnectionOrder, cursor: string): SortKey {
   if (cursor.length > MAX_CURSOR_LENGTH || !BASE64URL.test(cursor)) throw badInput(INVALID_CURSOR);
   const bytes = Buffer.from(cursor, 'base64url');
   // Only the canonical encoding: no padding tricks, no trailing bits.
