@@ -122,11 +122,11 @@ export function requestLogging(logger: Logger): RequestLogging {
   const held = new WeakSet<object>();
   const logged = new WeakSet<object>();
 
-  const logUnexpected = (error: Error, requestId?: string) => {
+  const logUnexpected = (error: Error, requestId?: string, level: 'debug' | 'info' | 'warn' | 'error' = 'error') => {
     // Yoga may hand over the same error more than once: once is enough.
     if (logged.has(error)) return;
     logged.add(error);
-    logger.error({ ...(requestId && { requestId }), err: error }, scrub(`Unexpected error: ${error.message}`));
+    logger[level]({ ...(requestId && { requestId }), err: error }, scrub(`Unexpected error: ${error.message}`));
   };
 
   const forward = (level: 'debug' | 'info' | 'warn' | 'error') => (...args: unknown[]) => {
@@ -134,7 +134,7 @@ export function requestLogging(logger: Logger): RequestLogging {
     const error = args.find((a): a is Error => a instanceof Error);
     if (error) {
       // A masked error's original is logged with its request id when the result is processed.
-      if (!held.has(error)) logUnexpected(error);
+      if (!held.has(error)) logUnexpected(error, undefined, level);
       return;
     }
     logger[level](scrub(args.map((a) => (typeof a === 'string' ? a : inspect(a, { depth: 3, breakLength: Infinity }))).join(' ')));
