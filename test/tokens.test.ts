@@ -537,6 +537,18 @@ describe('who may see and manage a token', () => {
     }
   });
 
+  it('apiToken(id): the token for its creator, an OWNER and the token itself; null for everyone else and for unknown or malformed ids', async () => {
+    const ONE = `query($id: ID!) { apiToken(id: $id) { id name } }`;
+    for (const reader of [editor.token, w.owner.token, owner2.token, token.secret]) {
+      expect(dataOf(await t.gql(ONE, { id: token.id }, reader)).apiToken).toEqual({ id: token.id, name: 'Editor’s own' });
+    }
+    for (const other of [editor2, agent, viewer, spaceEditor, w.stranger]) {
+      expect(dataOf(await t.gql(ONE, { id: token.id }, other.token)).apiToken).toBeNull();
+    }
+    for (const id of ['cnosuchtoken0000000000000', 'x'.repeat(201), 'a\u0000b']) expect(dataOf(await t.gql(ONE, { id }, editor.token)).apiToken).toBeNull();
+    expect(errorCodes(await t.gql(ONE, { id: token.id }))).toEqual(['UNAUTHENTICATED']);
+  });
+
   it('organization.apiTokens is for OWNERs only, and lists every token of the organization', async () => {
     expect((await orgTokens(w.owner.token)).map((n) => n.id)).toContain(token.id);
     expect((await orgTokens(owner2.token)).map((n) => n.id)).toContain(token.id);

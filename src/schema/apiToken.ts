@@ -3,7 +3,7 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { z } from 'zod';
 import { issueToken } from '../auth/issueToken';
-import { assertMayReissue, managesToken } from '../auth/tokenAccess';
+import { assertMayReissue, managesToken, readsToken } from '../auth/tokenAccess';
 import { MAX_ALLOWED_IPS, normalizeAllowedIps } from '../auth/ipRanges';
 import { assertMayMint } from '../auth/minting';
 import { type Principal, principalToken, principalUser, scopeOf, type TokenWithBoards } from '../auth/principal';
@@ -21,7 +21,7 @@ import { connectionOf, newestFirst, pageQuery, withSortKey } from './pagination'
 import { noRow } from './noRow';
 import { assertNotBlocked } from './authorize';
 import { RoleEnum, ScopeTypeEnum, TokenKindEnum, TokenStatusEnum } from './enums';
-import { idSchema, nameSchema, optionalText, textSchema } from './validation';
+import { idSchema, isWellFormedId, nameSchema, optionalText, textSchema } from './validation';
 
 const MAX_GRACE_SECONDS = 86_400;
 const gracePeriodSchema = z
@@ -158,6 +158,21 @@ function createdByCaller(principal: Principal): Prisma.ApiTokenWhereInput {
   const user = principalUser(principal);
   return user ? { createdByUserId: user.id } : { id: { in: [] } };
 }
+
+builder.queryField('apiToken', (t) =>
+  t.prismaField({
+    type: ApiToken,
+    nullable: true,
+    description: 'One token by id, when the caller may read it (its manager, or the request that authenticated with it); else null, as for an unknown id.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _root, { id }, ctx) => {
+      if (!isWellFormedId(String(id))) return noRow(query); // never a database error
+      // The read rule needs the token's boards, which the type's own include puts on it.
+      const token = await ctx.prisma.apiToken.findUnique({ ...('select' in query ? { include: withBoards } : query), where: { id: String(id) } });
+      return token && readsToken(ctx.principal, ctx.reach, token as TokenWithBoards) ? token : null;
+    },
+  }),
+);
 
 builder.queryField('apiTokens', (t) =>
   t.connection(

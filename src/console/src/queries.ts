@@ -51,6 +51,12 @@ export const MY_TOKENS = gql`
   }
 `;
 
+export const ONE_TOKEN = gql`
+  query OneToken($id: ID!) {
+    apiToken(id: $id) { ${TOKEN_FIELDS} }
+  }
+`;
+
 export const ORGANIZATION_TOKENS = gql`
   query OrganizationTokens($id: ID!, $filter: ApiTokenFilter, $first: Int, $after: String) {
     organization(id: $id) {
