@@ -7,17 +7,12 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createBoard, createOrganization, createSpace, mintToken, signUp, type TestUser } from './helpers/factories';
+import { CLI_BIN as bin, CLI_ROOT as root, type CliRun, runCli } from './helpers/cliProcess';
 import { type LiveServer, serve } from './helpers/liveServer';
 import { dataOf, startTestApp, type TestApp } from './helpers/testApp';
 
-const root = path.resolve(__dirname, '..');
-const bin = path.join(root, 'src', 'cli', 'bin.cjs');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 let t: TestApp;
 let live: LiveServer;
@@ -40,24 +35,10 @@ const cliEnv = (extra: Record<string, string> = {}) => ({
 });
 
 /** Runs the CLI with stdin a pipe (so never a terminal), the test gateway's base URL and the test's config dir. */
-function cli(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd: root,
-      env: cliEnv(options.env),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      allStderr.push(stderr);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(options.stdin ?? '');
-  });
+async function cli(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<Run> {
+  const run = await runCli(args, cliEnv(options.env), options.stdin);
+  allStderr.push(run.stderr);
+  return run;
 }
 
 /**

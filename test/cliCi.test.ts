@@ -2,7 +2,6 @@
 // real gateway on a loopback port that trusts a test OIDC issuer (test/helpers/oidcIssuer.ts),
 // with GitHub Actions' two variables pointing at a loopback stand-in for the runner's ID token
 // endpoint, or a GitLab-style variable holding the ID token.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,20 +9,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createOrganization, createSpace, signUp, type TestUser } from './helpers/factories';
+import { type CliRun, runCli } from './helpers/cliProcess';
 import { type LiveServer, serve } from './helpers/liveServer';
 import { killLeftoverServers, migratedDatabase, postGraphQL, startServer, stopServer } from './helpers/serverProcess';
 import { type TestIssuer, githubClaims, startIssuer } from './helpers/oidcIssuer';
 import { dataOf, startTestApp, type TestApp } from './helpers/testApp';
 
-const root = path.resolve(__dirname, '..');
-const bin = path.join(root, 'src', 'cli', 'bin.cjs');
 const RUNNER_SECRET = `runner-${randomUUID()}`;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 let t: TestApp;
 let live: LiveServer;
@@ -41,23 +35,10 @@ const runnerRequests: { audience: string | null; authorization: string | undefin
 const secrets: string[] = [RUNNER_SECRET];
 const allStderr: string[] = [];
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', HOME: workDir, PORTCULLIS_CONFIG_DIR: workDir, PORTCULLIS_URL: live.origin, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      allStderr.push(stderr);
-      resolve({ code, stdout, stderr });
-    });
-  });
+async function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const run = await runCli(args, { PATH: process.env.PATH ?? '', HOME: workDir, PORTCULLIS_CONFIG_DIR: workDir, PORTCULLIS_URL: live.origin, ...env });
+  allStderr.push(run.stderr);
+  return run;
 }
 
 /** GitHub Actions' variables, as a job with `permissions: id-token: write` has them. */

@@ -11,16 +11,15 @@
 //
 // Needs Chromium: `apt-get update && apt-get install -y --no-install-recommends chromium`
 // (as root). Set PORTCULLIS_SKIP_BROWSER=1 to skip this file where no browser can run.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { SKIP_BROWSER, launchChromium } from './helpers/browser';
 import { ensureConsoleBuilt } from '../src/server/console';
 import { addMember, createBoard, createOrganization, createSpace, mintToken, signUp, type TestUser } from './helpers/factories';
 import { serve, type LiveServer } from './helpers/liveServer';
 import { dataOf, errorCodes, startTestApp, type TestApp } from './helpers/testApp';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const SKIP = process.env.PORTCULLIS_SKIP_BROWSER === '1';
 const DATABASE = process.env.TEST_DATABASE_URL ? 'postgresql' : 'pglite';
 const ARTIFACTS = path.join(__dirname, 'artifacts', 'console');
 const README_SCREENSHOTS = path.join(__dirname, '..', 'src', 'console', 'screenshots');
@@ -28,7 +27,7 @@ const README_SCREENSHOTS = path.join(__dirname, '..', 'src', 'console', 'screens
 const CREATE_ITEM = `mutation($input: CreateItemInput!) { createItem(input: $input) { id } }`;
 const TOKEN_STATE = `query { apiTokens(first: 100) { edges { node { id name status expiresAt role scopeType space { name } } } } }`;
 
-(SKIP ? describe.skip : describe)('the token console in headless Chromium', () => {
+(SKIP_BROWSER ? describe.skip : describe)('the token console in headless Chromium', () => {
   let t: TestApp;
   let live: LiveServer;
   let browser: Browser;
@@ -90,32 +89,11 @@ const TOKEN_STATE = `query { apiTokens(first: 100) { edges { node { id name stat
   }
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is not installed at ${CHROMIUM}, so the console's end-to-end test cannot run. ` +
-          'Install it (as root): apt-get update && apt-get install -y --no-install-recommends chromium ' +
-          '(or point CHROMIUM_PATH at a Chromium binary). To skip this file instead, set PORTCULLIS_SKIP_BROWSER=1.',
-      );
-    }
     mkdirSync(ARTIFACTS, { recursive: true });
     ensureConsoleBuilt();
     t = await startTestApp();
     live = await serve(t.app);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox', // needed when running as root
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // Any hostname but 127.0.0.1 fails to resolve: the page cannot reach the internet.
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-      ],
-    });
+    browser = await launchChromium("the console's end-to-end test");
     context = await newContext();
     page = await context.newPage();
   });

@@ -5,19 +5,17 @@
 //
 // Needs Chromium: `apt-get update && apt-get install -y --no-install-recommends chromium`
 // (as root). Set PORTCULLIS_SKIP_BROWSER=1 to skip this file where no browser can run.
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { SKIP_BROWSER, launchChromium } from './helpers/browser';
 import { createBoard, createItem, createOrganization, createSpace, mintToken, signUp } from './helpers/factories';
 import { startTestApp, type TestApp } from './helpers/testApp';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const SKIP = process.env.PORTCULLIS_SKIP_BROWSER === '1';
 
 const ITEM_NAME = `Portcullis-widget-${Date.now()}`;
 
-(SKIP ? describe.skip : describe)('GraphiQL in headless Chromium', () => {
+(SKIP_BROWSER ? describe.skip : describe)('GraphiQL in headless Chromium', () => {
   let t: TestApp;
   let server: Server;
   let origin: string;
@@ -27,13 +25,6 @@ const ITEM_NAME = `Portcullis-widget-${Date.now()}`;
   let token: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is not installed at ${CHROMIUM}, so the GraphiQL end-to-end test cannot run. ` +
-          'Install it (as root): apt-get update && apt-get install -y --no-install-recommends chromium ' +
-          '(or point CHROMIUM_PATH at a Chromium binary). To skip this file instead, set PORTCULLIS_SKIP_BROWSER=1.',
-      );
-    }
     t = await startTestApp();
     const owner = await signUp(t, 'Browser owner');
     const organizationId = await createOrganization(t, owner.token, 'Browser org');
@@ -47,21 +38,7 @@ const ITEM_NAME = `Portcullis-widget-${Date.now()}`;
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     url = `${origin}/graphql`;
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox', // needed when running as root
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // Any hostname but 127.0.0.1 fails to resolve: the page cannot reach the internet.
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-      ],
-    });
+    browser = await launchChromium('the GraphiQL end-to-end test');
   });
 
   afterAll(async () => {
