@@ -3,7 +3,6 @@
 // at once on every instance), and rotateCurrentToken (an API token replacing its own secret).
 import { buildWorld, mintToken, type MintedToken, type World } from './helpers/factories';
 import { serveSecondInstance, timedPost } from './helpers/liveServer';
-import { TcpProxy } from './helpers/tcpProxy';
 import { dataOf, errorCodes, startTestApp, type TestApp } from './helpers/testApp';
 import { testDatabaseUrl } from './helpers/testDatabase';
 import { formatToken } from '../src/auth/tokenFormat';
@@ -191,12 +190,7 @@ describe('rotateCurrentToken', () => {
 (onPostgres ? describe : describe.skip)('two instances on one PostgreSQL database', () => {
   test('a revocation by reuse detection on one instance refuses the very next request on the other, even on a slow link', async () => {
     // The second instance hears from PostgreSQL 300 ms late: the 401 that revoked must wait for it.
-    const url = new URL(t.database.location);
-    const slow = new TcpProxy({ host: url.hostname, port: Number(url.port || 5432) }, 300);
-    await slow.listen();
-    url.hostname = '127.0.0.1';
-    url.port = String(slow.port);
-    const second = await serveSecondInstance(t, { databaseUrl: url.toString() });
+    const second = await serveSecondInstance(t, { slowLinkMs: 300 });
     try {
       await Promise.all([t.app.credentialChanges.whenStarted(), second.app.credentialChanges.whenStarted()]);
       const token: MintedToken = await mint({ revokeOnReuse: true });
@@ -208,7 +202,6 @@ describe('rotateCurrentToken', () => {
       expect((await timedPost(second.origin, ME, {}, fresh)).status).toBe(401);
     } finally {
       await second.close();
-      await slow.cut();
     }
   });
 

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { createApp, type App } from '../../src/app';
 import { openDatabase } from '../../src/db/database';
 import type { Config } from '../../src/env';
+import { TcpProxy } from './tcpProxy';
 import { testConfig, type TestApp } from './testApp';
 
 export interface LiveServer {
@@ -35,13 +36,25 @@ export async function serve(app: App): Promise<LiveServer> {
 
 /**
  * A second gateway instance on the same PostgreSQL test database as `t` (its own pool and app),
- * served on its own port; closing it stops the app and closes its pool too.
+ * served on its own port; closing it stops the app and closes its pool too. `slowLinkMs`: it
+ * reaches PostgreSQL through a proxy that delays every chunk by that long (so it hears of
+ * changes that much later), closed with it.
  */
 export async function serveSecondInstance(
   t: TestApp,
-  options: { databaseUrl?: string; config?: Partial<Config> } = {},
+  options: { databaseUrl?: string; config?: Partial<Config>; slowLinkMs?: number } = {},
 ): Promise<LiveServer & { app: App }> {
-  const database = await openDatabase({ databaseUrl: options.databaseUrl ?? t.database.location, dataDir: '', poolSize: 5, migrate: false });
+  let databaseUrl = options.databaseUrl ?? t.database.location;
+  let slow: TcpProxy | undefined;
+  if (options.slowLinkMs) {
+    const url = new URL(databaseUrl);
+    slow = new TcpProxy({ host: url.hostname, port: Number(url.port || 5432) }, options.slowLinkMs);
+    await slow.listen();
+    url.hostname = '127.0.0.1';
+    url.port = String(slow.port);
+    databaseUrl = url.toString();
+  }
+  const database = await openDatabase({ databaseUrl, dataDir: '', poolSize: 5, migrate: false });
   const app = createApp(testConfig(options.config), database);
   const live = await serve(app);
   return {
@@ -51,6 +64,7 @@ export async function serveSecondInstance(
       await live.close();
       await app.stop();
       await database.close();
+      await slow?.cut();
     },
   };
 }
