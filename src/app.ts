@@ -112,10 +112,10 @@ export function createApp(config: Config, database: Database, options: AppOption
     context: (initial) => {
       const { request } = initial;
       const clientAddress = clientAddressOf(initial);
-      if (openAccess) return createOpenAccessContext({ prisma, config, lastUsed }, openAccess.userId, request, clientAddress);
+      if (openAccess) return createOpenAccessContext({ database, config, lastUsed }, openAccess.userId, request, clientAddress);
       // Two credentials in one request: HTTP 400 before either is looked at.
       const authorization = authorizationOf(initial, request);
-      return createContext({ prisma, config, authenticator, lastUsed, limiter }, request, authorization, clientAddress);
+      return createContext({ database, config, authenticator, lastUsed, limiter }, request, authorization, clientAddress);
     },
     graphqlEndpoint: GRAPHQL_ENDPOINT,
     // GraphiQL is served by graphiqlPlugin (rendered from the installed package: no CDN, works

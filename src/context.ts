@@ -2,6 +2,7 @@
 import { GraphQLError } from 'graphql';
 import type { Config } from './env';
 import type { PrismaClient } from './generated/prisma/client';
+import type { Database } from './db/database';
 import type { Authenticator } from './auth/authenticate';
 import type { LastUsedRecorder } from './auth/lastUsedRecorder';
 import { type Principal, principalToken, scopeOf } from './auth/principal';
@@ -24,7 +25,7 @@ export interface Context {
 }
 
 export interface ContextDeps {
-  prisma: PrismaClient;
+  database: Database;
   config: Config;
   authenticator: Authenticator;
   lastUsed: LastUsedRecorder;
@@ -37,10 +38,10 @@ export async function createContext(deps: ContextDeps, request: Request, authori
   return {
     principal,
     reach,
-    prisma: deps.prisma,
+    prisma: deps.database.prisma,
     config: deps.config,
     lastUsed: deps.lastUsed,
-    loaders: createLoaders(deps.prisma),
+    loaders: createLoaders(deps.database),
     request,
     clientAddress,
     limiter: deps.limiter,
@@ -71,15 +72,16 @@ export async function createOpenAccessContext(
   let caller = openAccessCallers.get(userId);
   if (!caller) {
     caller = (async () => {
-      const user = await deps.prisma.user.findUniqueOrThrow({ where: { id: userId } });
-      const memberships = await deps.prisma.membership.findMany({ where: { userId, acceptedAt: { not: null } }, select: { organizationId: true, spaceId: true, role: true } });
+      const { prisma } = deps.database;
+      const user = await prisma.user.findUniqueOrThrow({ where: { id: userId } });
+      const memberships = await prisma.membership.findMany({ where: { userId, acceptedAt: { not: null } }, select: { organizationId: true, spaceId: true, role: true } });
       const principal: Principal = { kind: 'session', user, memberships, sessionId: 'open-access', expiresAt: new Date(8.64e15) };
       return { principal, reach: reachOf(principal) };
     })();
     openAccessCallers.set(userId, caller);
   }
   const { principal, reach } = await caller;
-  return { principal, reach, prisma: deps.prisma, config: deps.config, lastUsed: deps.lastUsed, loaders: createLoaders(deps.prisma), request, clientAddress, limiter: null };
+  return { principal, reach, prisma: deps.database.prisma, config: deps.config, lastUsed: deps.lastUsed, loaders: createLoaders(deps.database), request, clientAddress, limiter: null };
 }
 
 function reachOf(principal: Principal): Reach {

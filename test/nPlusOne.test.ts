@@ -103,7 +103,8 @@ describe('the statements of one board page (issue 10, target 3)', () => {
     for (let i = 0; i < 25; i++) await createItem(t, owner.token, boardId, `Item ${i}`, 'todo');
     const token = await mintToken(t, owner.token, { role: 'EDITOR', spaceId });
     const query = `query($id: ID!) { board(id: $id) { id name items(first: 20) { edges { node { id name status } } } } }`;
-    // The credential statement (src/auth/credentialLookup.ts) is written by hand; the others by Prisma.
+    // The credential statement (src/auth/credentialLookup.ts), the board and the page (src/db/hotReads.ts) are
+    // written by hand.
     const tables = () => statements.map((sql) => (sql.includes('WHERE t."publicId" = $1') ? 'credential' : /FROM "public"\."(\w+)"/.exec(sql)?.[1]));
     await t.app.credentialChanges.whenStarted(); // the cache listens (it starts with the app)
     statements = [];

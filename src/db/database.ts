@@ -29,6 +29,12 @@ export interface Database {
   kind: 'pglite' | 'postgresql';
   prisma: PrismaClient;
   /**
+   * A read straight through the driver, on the same connections as `prisma` (src/db/hotReads.ts):
+   * for the few statements every request runs, where Prisma's client runtime costs more than the
+   * database. On PostgreSQL the statement is prepared once per connection under its name.
+   */
+  read<Row>(statement: Statement, values: readonly unknown[]): Promise<Row[]>;
+  /**
    * LISTENs on `channels` on a connection of its own (on PostgreSQL, named `name` in
    * pg_stat_activity); `onLost` is called once if that connection fails. See src/auth/credentialChanges.ts.
    */
@@ -38,6 +44,12 @@ export interface Database {
   /** PostgreSQL only: the pool's connections now (for the metrics). PGlite has no pool. */
   connections?(): PoolConnections;
   close(): Promise<void>;
+}
+
+/** A statement of ours (never built from input): its name must be unique to its text. */
+export interface Statement {
+  name: string;
+  text: string;
 }
 
 export interface PoolConnections {
@@ -80,6 +92,7 @@ async function openPostgres(options: DatabaseOptions, connectionString: string):
   return {
     kind: 'postgresql',
     prisma,
+    read: async <Row>({ name, text }: Statement, values: readonly unknown[]) => (await pool.query({ name, text, values: values as unknown[] })).rows as Row[],
     listen: (channels, name, onNotice, onLost) => listenOnPostgres(connectionString, channels, name, onNotice, onLost),
     ping: () => pingWith(prisma),
     connections: () => ({ max: options.poolSize, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
@@ -173,6 +186,7 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
   return {
     kind: 'pglite',
     prisma,
+    read: async <Row>({ text }: Statement, values: readonly unknown[]) => (await pglite.query<Row>(text, values as unknown[])).rows,
     // One process, one connection: PGlite delivers its own notices to its listeners.
     listen: async (channels, _name, onNotice) => {
       const unlisten = await Promise.all(channels.map((channel) => pglite.listen(channel, (payload) => onNotice(channel, payload))));

@@ -46,10 +46,11 @@ export const locate = {
  */
 export async function findVisible<T>(
   ctx: Context,
-  query: object,
   id: string | number,
   find: (id: string) => Promise<T | null>,
   place: (row: T) => Place,
+  /** Pothos' query, for a prismaField (see noRow). */
+  query: object = {},
 ): Promise<T | null> {
   if (!isWellFormedId(String(id))) return noRow(query); // never a database error
   const row = await find(String(id));

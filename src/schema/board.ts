@@ -3,7 +3,7 @@ import { placeOfBoard } from '../loaders';
 import { findVisible, locate, requireRoleOn } from './authorize';
 import { builder } from './builder';
 import { Item, ItemConnection } from './item';
-import { connectionOf, oldestFirst, relationPageQuery, withSortKey } from './pagination';
+import { connectionOf, oldestFirst, planPage } from './pagination';
 import { idSchema, nameSchema, textSchema } from './validation';
 
 const ITEMS = oldestFirst('Board.items');
@@ -19,11 +19,13 @@ export const Board = builder.prismaObject('Board', {
         type: Item,
         description: 'Oldest first.',
         args: { status: t.arg.string({ description: 'Only items with exactly this status.', validate: textSchema('The status').max(200).nullish() }) },
-        // Loaded with the board, in the board's own query (no N+1).
-        select: (args, _ctx, nestedSelection) => ({
-          items: withSortKey(nestedSelection(relationPageQuery(ITEMS, args, args.status == null ? {} : { status: args.status }), ['edges', 'node'])),
-        }),
-        resolve: (board, args) => connectionOf<typeof Item.$inferType>(ITEMS, args, board.items),
+        // Read in SQL (src/db/hotReads.ts), the pages of every board of a response in one
+        // statement per page shape (no N+1).
+        resolve: async (board, args, ctx) => {
+          const { keyBounds: bounds, direction, size } = planPage(ITEMS, args);
+          const rows = await ctx.loaders.itemPages.load({ boardId: board.id, shape: { status: args.status ?? null, bounds, direction, take: size + 1 } });
+          return connectionOf<typeof Item.$inferType>(ITEMS, args, rows);
+        },
       },
       ItemConnection,
     ),
@@ -33,12 +35,12 @@ export const Board = builder.prismaObject('Board', {
 export const BoardConnection = builder.connectionObject({ type: Board, name: 'BoardConnection' });
 
 builder.queryField('board', (t) =>
-  t.prismaField({
-    type: 'Board',
+  t.field({
+    type: Board,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, { id }, ctx) =>
-      findVisible(ctx, query, id, (boardId) => ctx.prisma.board.findUnique({ ...query, where: { id: boardId } }), placeOfBoard),
+    // The board's row in SQL (src/db/hotReads.ts); its relations, when asked for, through Prisma.
+    resolve: (_root, { id }, ctx) => findVisible(ctx, id, ctx.loaders.board, placeOfBoard),
   }),
 );
 

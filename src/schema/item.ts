@@ -52,13 +52,7 @@ builder.queryField('item', (t) =>
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, { id }, ctx) =>
-      findVisible(
-        ctx,
-        query,
-        id,
-        (itemId) => ctx.prisma.item.findUnique({ ...query, where: { id: itemId } }),
-        placeOfItem,
-      ),
+      findVisible(ctx, id, (itemId) => ctx.prisma.item.findUnique({ ...query, where: { id: itemId } }), placeOfItem, query),
   }),
 );
 

@@ -139,9 +139,7 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, { id }, ctx) =>
-      findVisible(ctx, query, id, (orgId) => ctx.prisma.organization.findUnique({ ...query, where: { id: orgId } }), (org) => ({
-        organizationId: org.id,
-      })),
+      findVisible(ctx, id, (orgId) => ctx.prisma.organization.findUnique({ ...query, where: { id: orgId } }), (org) => ({ organizationId: org.id }), query),
   }),
 }));
 

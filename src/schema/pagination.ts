@@ -99,17 +99,26 @@ export interface PageQuery {
   take: number;
 }
 
-interface PagePlan {
+/** Rows strictly after (`gt`) or before (`lt`) a sort key, in (createdAt, id) order. */
+export interface PageBound {
+  key: SortKey;
+  comparison: 'gt' | 'lt';
+}
+
+export interface PagePlan {
   query: PageQuery;
   /** The cursors' conditions, for a query that adds its own filters (pageQuery, relationPageQuery). */
   bounds: object[];
+  /** The same conditions as sort keys, for a page read in SQL (src/db/hotReads.ts). */
+  keyBounds: PageBound[];
+  /** The order rows are read in: the list's own, or its reverse for `last`. */
+  direction: 'asc' | 'desc';
   size: number;
   /** `last`: the page is read from the end of the range, then put back in list order. */
   backward: boolean;
 }
 
-/** Rows strictly after (`gt`) or before (`lt`) a sort key, in (createdAt, id) order. */
-function beyond(key: SortKey, comparison: 'gt' | 'lt') {
+function beyond({ key, comparison }: PageBound) {
   const orEqual = comparison === 'gt' ? 'gte' : 'lte';
   // `createdAt >= d AND (createdAt > d OR id > i)` is `(createdAt, id) > (d, i)` in a form
   // Prisma can write, and its first half bounds the index range scan.
@@ -137,13 +146,16 @@ export function planPage(order: ConnectionOrder, args: ConnectionArgs): PagePlan
   // In list order, `after` is the lower bound for oldest-first lists, the upper for newest-first.
   const later = order.direction === 'asc' ? 'gt' : 'lt';
   const earlier = later === 'gt' ? 'lt' : 'gt';
-  const bounds: object[] = [];
-  if (args.after != null) bounds.push(...beyond(decodeCursor(order, args.after), later));
-  if (args.before != null) bounds.push(...beyond(decodeCursor(order, args.before), earlier));
+  const keyBounds: PageBound[] = [];
+  if (args.after != null) keyBounds.push({ key: decodeCursor(order, args.after), comparison: later });
+  if (args.before != null) keyBounds.push({ key: decodeCursor(order, args.before), comparison: earlier });
+  const bounds = keyBounds.flatMap(beyond);
   const direction = backward ? (order.direction === 'asc' ? 'desc' : 'asc') : order.direction;
   return {
     query: { where: allOf({}, bounds), orderBy: [{ createdAt: direction }, { id: direction }], take: size + 1 },
     bounds,
+    keyBounds,
+    direction,
     size,
     backward,
   };

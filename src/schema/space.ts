@@ -48,7 +48,7 @@ builder.queryField('space', (t) =>
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, { id }, ctx) =>
-      findVisible(ctx, query, id, (spaceId) => ctx.prisma.space.findUnique({ ...query, where: { id: spaceId } }), placeOfSpace),
+      findVisible(ctx, id, (spaceId) => ctx.prisma.space.findUnique({ ...query, where: { id: spaceId } }), placeOfSpace, query),
   }),
 );
 
