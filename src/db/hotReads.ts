@@ -9,23 +9,27 @@
 // connection on PostgreSQL, and return rows of Prisma's own types.
 //
 // Timestamps are `timestamp(3)` columns holding UTC (as Prisma writes them). They are read as
-// `AT TIME ZONE 'UTC'` (a timestamptz, which both drivers turn into the right Date whatever the
-// process's time zone) and compared with `$n::timestamptz AT TIME ZONE 'UTC'` (an ISO string in).
+// epoch milliseconds (a float8: exact for milliseconds, and a number to the driver, where a
+// timestamptz would be a string to parse; parsing them was 3-4% of a request's CPU) and become
+// Dates here. Cursors' sort keys go in as ISO strings (`$n::timestamptz AT TIME ZONE 'UTC'`):
+// neither way depends on the session's or the process's time zone.
 import type { Board, Item } from '../generated/prisma/client';
 import type { Database, Statement } from './database';
 import type { PageBound } from '../schema/pagination';
 
-const utc = (column: string) => `${column} AT TIME ZONE 'UTC'`;
+const epochMs = (column: string, table = '') => `(extract(epoch from ${table}"${column}") * 1000)::float8 AS "${column}"`;
+
+type Stored<Row, DateColumn extends keyof Row> = Omit<Row, DateColumn> & Record<DateColumn, number>;
 
 const READ_BOARD: Statement = {
   name: 'portcullis_board_by_id',
-  text: `SELECT "id", "spaceId", "organizationId", "name", ${utc('"createdAt"')} AS "createdAt" FROM "public"."Board" WHERE "id" = $1`,
+  text: `SELECT "id", "spaceId", "organizationId", "name", ${epochMs('createdAt')} FROM "public"."Board" WHERE "id" = $1`,
 };
 
 /** The board with this id, or null. */
 export async function readBoard(database: Database, id: string): Promise<Board | null> {
-  const [board] = await database.read<Board>(READ_BOARD, [id]);
-  return board ?? null;
+  const [board] = await database.read<Stored<Board, 'createdAt'>>(READ_BOARD, [id]);
+  return board ? { ...board, createdAt: new Date(board.createdAt) } : null;
 }
 
 /** The shape of a page, the same for every board it is read for. */
@@ -39,8 +43,6 @@ export interface ItemPageShape {
   /** Rows per board (the page and one more). */
   take: number;
 }
-
-const ITEM_COLUMNS = ['"id"', '"boardId"', '"spaceId"', '"organizationId"', '"name"', '"status"', `${utc('"createdAt"')} AS "createdAt"`, `${utc('"updatedAt"')} AS "updatedAt"`];
 
 // One statement per shape of page (filter, bounds, direction): 16 fixed texts at most.
 const itemPageStatements = new Map<string, Statement>();
@@ -65,7 +67,7 @@ function itemPageStatement(shape: ItemPageShape): Statement {
   // A lateral page per board: every board of a response in one statement, each with its own limit.
   const text =
     `SELECT page.* FROM unnest($1::text[]) WITH ORDINALITY AS board(id, n) CROSS JOIN LATERAL (` +
-    `SELECT ${ITEM_COLUMNS.map((column) => `i.${column}`).join(', ')} FROM "public"."Item" i WHERE ${conditions.join(' AND ')} ` +
+    `SELECT i."id", i."boardId", i."spaceId", i."organizationId", i."name", i."status", ${epochMs('createdAt', 'i.')}, ${epochMs('updatedAt', 'i.')} FROM "public"."Item" i WHERE ${conditions.join(' AND ')} ` +
     `ORDER BY i."createdAt" ${order}, i."id" ${order} LIMIT $2) page ` +
     `ORDER BY board.n, page."createdAt" ${order}, page."id" ${order}`;
   statement = { name, text };
@@ -78,8 +80,8 @@ export async function readItemPages(database: Database, boardIds: readonly strin
   const values: unknown[] = [boardIds, shape.take];
   if (shape.status != null) values.push(shape.status);
   for (const { key } of shape.bounds) values.push(key.createdAt.toISOString(), key.id);
-  const rows = await database.read<Item>(itemPageStatement(shape), values);
+  const rows = await database.read<Stored<Item, 'createdAt' | 'updatedAt'>>(itemPageStatement(shape), values);
   const pages = new Map<string, Item[]>(boardIds.map((id) => [id, []]));
-  for (const row of rows) pages.get(row.boardId)!.push(row);
+  for (const row of rows) pages.get(row.boardId)!.push({ ...row, createdAt: new Date(row.createdAt), updatedAt: new Date(row.updatedAt) });
   return pages;
 }
