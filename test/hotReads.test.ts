@@ -1,7 +1,7 @@
 // The hot reads (src/db/hotReads.ts: the board by id and pages of items, in SQL through the
 // driver) return exactly what Prisma returns for the same rows and the same page — every column,
 // dates to the millisecond — whatever the database session's time zone, for every shape of page
-// (filter, cursors either way, both directions, several boards at once).
+// (filter, cursors either way, both directions, one board or several at once).
 import { adminQuery, openTestDatabase, type TestDatabase } from './helpers/testDatabase';
 import { readBoard, readItemPages } from '../src/db/hotReads';
 import { newestFirst, oldestFirst, encodeCursor, pageQuery, planPage, type ConnectionArgs, type ConnectionOrder } from '../src/schema/pagination';
@@ -86,7 +86,12 @@ describe('readItemPages: the page Prisma reads for the same plan', () => {
       const { keyBounds, direction: readDirection, size } = planPage(order, args);
       const pages = await readItemPages(database, boardIds, { status, bounds: keyBounds, direction: readDirection, take: size + 1 });
       expect([...pages.keys()]).toEqual(boardIds);
-      for (const boardId of boardIds) expect(pages.get(boardId)).toEqual(await prismaPage(order, args, boardId, status));
+      for (const boardId of boardIds) {
+        const expected = await prismaPage(order, args, boardId, status);
+        expect(pages.get(boardId)).toEqual(expected);
+        // One board alone is read by a statement of its own.
+        expect((await readItemPages(database, [boardId], { status, bounds: keyBounds, direction: readDirection, take: size + 1 })).get(boardId)).toEqual(expected);
+      }
     }
     // The pages were not all empty: the comparison compared something.
     const { keyBounds, direction: readDirection, size } = planPage(order, { first: 5 });

@@ -44,32 +44,34 @@ export interface ItemPageShape {
   take: number;
 }
 
-// One statement per shape of page (filter, bounds, direction): 16 fixed texts at most.
+// One statement per shape of page (filter, bounds, direction, one board or several): 32 fixed
+// texts at most.
 const itemPageStatements = new Map<string, Statement>();
 
-function itemPageStatement(shape: ItemPageShape): Statement {
-  const name = `portcullis_item_page_${shape.direction}_${shape.status == null ? 'all' : 'status'}_${shape.bounds.map((bound) => bound.comparison).join('_') || 'whole'}`;
+function itemPageStatement(shape: ItemPageShape, boards: 'one' | 'many'): Statement {
+  const name = `portcullis_item_page_${boards}_${shape.direction}_${shape.status == null ? 'all' : 'status'}_${shape.bounds.map((bound) => bound.comparison).join('_') || 'whole'}`;
   let statement = itemPageStatements.get(name);
   if (statement) return statement;
-  // $1 the boards' ids, $2 rows per board, then the status, then each bound's createdAt and id.
-  const conditions = ['i."boardId" = board.id'];
+  // $1 the board's id (or the boards' ids), $2 rows per board, then the status, then each
+  // bound's createdAt and id.
+  const conditions = [boards === 'one' ? 'i."boardId" = $1' : 'i."boardId" = board.id'];
   let next = 3;
   if (shape.status != null) conditions.push(`i."status" = $${next++}`);
   for (const { comparison } of shape.bounds) {
-    const createdAt = `($${next++}::timestamptz AT TIME ZONE 'UTC')`;
-    const id = `$${next++}`;
-    const op = comparison === 'gt' ? '>' : '<';
-    // `createdAt >= d AND (createdAt > d OR id > i)` is `(createdAt, id) > (d, i)`, and its
-    // first half bounds the range scan of the [boardId, createdAt] index.
-    conditions.push(`i."createdAt" ${op}= ${createdAt} AND (i."createdAt" ${op} ${createdAt} OR i."id" ${op} ${id})`);
+    // A row comparison: with the [boardId, createdAt, id] index, the page starts exactly at the
+    // cursor and the scan stops after `take` rows, whatever the plan's parameters.
+    conditions.push(`(i."createdAt", i."id") ${comparison === 'gt' ? '>' : '<'} ($${next++}::timestamptz AT TIME ZONE 'UTC', $${next++})`);
   }
   const order = shape.direction === 'asc' ? 'ASC' : 'DESC';
-  // A lateral page per board: every board of a response in one statement, each with its own limit.
+  const page =
+    `SELECT i."id", i."boardId", i."spaceId", i."organizationId", i."name", i."status", ${epochMs('createdAt', 'i.')}, ${epochMs('updatedAt', 'i.')} ` +
+    `FROM "public"."Item" i WHERE ${conditions.join(' AND ')} ORDER BY i."createdAt" ${order}, i."id" ${order} LIMIT $2`;
+  // Several boards (a list of boards with their items): a lateral page per board, all in one statement.
   const text =
-    `SELECT page.* FROM unnest($1::text[]) WITH ORDINALITY AS board(id, n) CROSS JOIN LATERAL (` +
-    `SELECT i."id", i."boardId", i."spaceId", i."organizationId", i."name", i."status", ${epochMs('createdAt', 'i.')}, ${epochMs('updatedAt', 'i.')} FROM "public"."Item" i WHERE ${conditions.join(' AND ')} ` +
-    `ORDER BY i."createdAt" ${order}, i."id" ${order} LIMIT $2) page ` +
-    `ORDER BY board.n, page."createdAt" ${order}, page."id" ${order}`;
+    boards === 'one'
+      ? page
+      : `SELECT page.* FROM unnest($1::text[]) WITH ORDINALITY AS board(id, n) CROSS JOIN LATERAL (${page}) page ` +
+        `ORDER BY board.n, page."createdAt" ${order}, page."id" ${order}`;
   statement = { name, text };
   itemPageStatements.set(name, statement);
   return statement;
@@ -77,10 +79,11 @@ function itemPageStatement(shape: ItemPageShape): Statement {
 
 /** Up to `shape.take` items of each board, in `shape.direction` order, grouped by board. */
 export async function readItemPages(database: Database, boardIds: readonly string[], shape: ItemPageShape): Promise<Map<string, Item[]>> {
-  const values: unknown[] = [boardIds, shape.take];
+  const one = boardIds.length === 1;
+  const values: unknown[] = [one ? boardIds[0] : boardIds, shape.take];
   if (shape.status != null) values.push(shape.status);
   for (const { key } of shape.bounds) values.push(key.createdAt.toISOString(), key.id);
-  const rows = await database.read<Stored<Item, 'createdAt' | 'updatedAt'>>(itemPageStatement(shape), values);
+  const rows = await database.read<Stored<Item, 'createdAt' | 'updatedAt'>>(itemPageStatement(shape, one ? 'one' : 'many'), values);
   const pages = new Map<string, Item[]>(boardIds.map((id) => [id, []]));
   for (const row of rows) pages.get(row.boardId)!.push({ ...row, createdAt: new Date(row.createdAt), updatedAt: new Date(row.updatedAt) });
   return pages;
