@@ -1,5 +1,6 @@
-// Counters over one-minute windows (rate-limiter-flexible): in this process's memory, or in
-// Redis when REDIS_URL is set so that every gateway instance counts against the same budget.
+// Counters over one-minute windows: in this process's memory (memoryCounters), or in Redis
+// through rate-limiter-flexible when REDIS_URL is set, so that every gateway instance counts
+// against the same budget.
 //
 // A window starts with a key's first use and lasts 60 s (as monday.com's budgets do). Each
 // counter's limit is given per call, because budgets differ per token: the store only keeps
