@@ -5,9 +5,9 @@ import type { PrismaClient } from './generated/prisma/client';
 import type { Database } from './db/database';
 import type { Authenticator } from './auth/authenticate';
 import type { LastUsedRecorder } from './auth/lastUsedRecorder';
-import { type Principal, principalToken, scopeOf } from './auth/principal';
+import { type Principal, scopeOf } from './auth/principal';
 import { createLoaders, type Loaders } from './loaders';
-import { Reach, grantsFromScope, grantsFromMemberships, narrowGrants } from './auth/reach';
+import { Reach, grantsFromScope, grantsFromMemberships, narrowGrants, type Grant } from './auth/reach';
 import type { AbuseLimiter } from './limits/abuseLimiter';
 
 export interface Context {
@@ -85,15 +85,33 @@ export async function createOpenAccessContext(
 }
 
 function reachOf(principal: Principal): Reach {
+  if (principal.kind === 'anonymous') return new Reach([]);
+  const blocked = principal.kind === 'personal' ? principal.blockedOrganizations : undefined;
+  return new Reach(grantsOf(principal), blocked);
+}
+
+/**
+ * The grants a credential gives, kept by the token row (or the session's memberships) they
+ * were computed from: a cached credential brings the same objects on every request until
+ * something changes, and a change brings new ones (src/auth/credentialCache.ts). Reach never
+ * changes a grants array it was given (`add` makes a new one).
+ */
+const grantsBy = new WeakMap<object, readonly Grant[]>();
+
+function grantsOf(principal: Exclude<Principal, { kind: 'anonymous' }>): readonly Grant[] {
+  const by = principal.kind === 'session' ? principal.memberships : principal.token;
+  let grants = grantsBy.get(by);
+  if (!grants) grantsBy.set(by, (grants = computeGrants(principal)));
+  return grants;
+}
+
+function computeGrants(principal: Exclude<Principal, { kind: 'anonymous' }>): Grant[] {
   if (principal.kind === 'service') {
     const scope = scopeOf(principal.token);
-    return new Reach(scope && principal.token.role ? grantsFromScope(scope, principal.token.role) : []);
+    return scope && principal.token.role ? grantsFromScope(scope, principal.token.role) : [];
   }
-  if (principal.kind === 'anonymous') return new Reach([]);
   // The user's memberships as loaded with the credential, this request: changes take effect on the next one.
   const grants = grantsFromMemberships(principal.memberships);
-  const token = principalToken(principal);
-  if (!token) return new Reach(grants);
-  const blocked = principal.kind === 'personal' ? principal.blockedOrganizations : undefined;
-  return new Reach(narrowGrants(grants, scopeOf(token), token.role), blocked);
+  if (principal.kind === 'session') return grants;
+  return narrowGrants(grants, scopeOf(principal.token), principal.token.role);
 }

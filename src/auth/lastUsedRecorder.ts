@@ -53,7 +53,8 @@ export class LastUsedRecorder {
     const { id, lastUsedAt } = token;
     const timeDue = lastUsedAt != null && now.getTime() - lastUsedAt.getTime() >= FRESH_ENOUGH_MS;
     // Only addresses: not 'unknown', nor whatever text a trusted proxy's header carried.
-    if (isIP(clientAddress) !== 0 && (timeDue || token.lastUsedIps[0] !== clientAddress)) {
+    // isIP last: the cheap tests settle most requests (an address already in front, time not due).
+    if ((timeDue || token.lastUsedIps[0] !== clientAddress) && isIP(clientAddress) !== 0) {
       const entry = this.entry(id);
       entry.addresses = withNewestAddress(entry.addresses, clientAddress);
     }

@@ -2,7 +2,7 @@
 // not pay it every time. This remembers only a *proof*: "this exact token string matched
 // that stored hash". A proof counts only while the token's row (read from the database, or
 // from the credential cache that every change empties) still holds that very hash.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { verifySecret } from './password';
 import { noCacheStats, type CacheStats } from '../metrics/registry';
@@ -43,5 +43,6 @@ export class SecretProofCache {
   }
 }
 
-// Keyed by a digest so that the cache never holds a secret.
-const keyOf = (token: string) => createHash('sha256').update(token).digest('base64url');
+// Keyed by a digest so that the cache never holds a secret. The one-shot `hash` (Node >= 20.12)
+// costs less than half of a Hash object on every request.
+const keyOf = (token: string) => hash('sha256', token, 'base64url');

@@ -40,6 +40,13 @@ export interface BudgetCharge {
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
 export class AbuseLimiter {
+  /**
+   * Each credential's Caller, by the token row (or user) its principal was loaded with: a
+   * cached credential is the same object on every request until something changes, and a
+   * change brings new objects (src/auth/credentialCache.ts).
+   */
+  private readonly callers = new WeakMap<object, Caller>();
+
   constructor(
     private readonly counters: Counters,
     readonly config: AbuseLimits,
@@ -48,6 +55,14 @@ export class AbuseLimiter {
   ) {}
 
   callerOf(principal: Principal, address: string): Caller {
+    if (principal.kind === 'anonymous') return this.newCaller(principal, address);
+    const by = principal.kind === 'session' ? principal.user : principal.token;
+    let caller = this.callers.get(by);
+    if (!caller) this.callers.set(by, (caller = this.newCaller(principal, address)));
+    return caller;
+  }
+
+  private newCaller(principal: Principal, address: string): Caller {
     const perToken = this.config.tokenRequestsPerMinute;
     switch (principal.kind) {
       case 'personal':
@@ -100,7 +115,7 @@ export class AbuseLimiter {
    */
   async admitBudget(caller: Caller, requestedCost: number): Promise<void> {
     const own = await this.counters.reached('budget', caller.key, caller.budget);
-    const minters = await Promise.all(caller.minterBudgets.map((m) => this.counters.reached('budget', m.key, m.budget)));
+    const minters = caller.minterBudgets.length ? await Promise.all(caller.minterBudgets.map((m) => this.counters.reached('budget', m.key, m.budget))) : [];
     const exhausted = own.allowed ? minters.find((state) => !state.allowed) : own;
     if (!exhausted) return;
     this.onRefusal('budget');
@@ -120,6 +135,11 @@ export class AbuseLimiter {
    * left anywhere on its chain.
    */
   async chargeBudget(caller: Caller, cost: number, requestedCost: number): Promise<BudgetCharge> {
+    if (!caller.minterBudgets.length) {
+      // No minting chain (most tokens): one counter, no Promise.all.
+      const own = await this.counters.add('budget', caller.key, cost, caller.budget);
+      return { cost, requestedCost, budget: caller.budget, remaining: own.remaining, resetInSeconds: seconds(own.resetMs) };
+    }
     const [own, ...minters] = await Promise.all([
       this.counters.add('budget', caller.key, cost, caller.budget),
       ...caller.minterBudgets.map((m) => this.counters.add('budget', m.key, cost, m.budget)),

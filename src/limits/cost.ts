@@ -89,7 +89,7 @@ class ResponsePlan {
       const field = type.getFields()[name];
       if (!field) continue;
       const named = getNamedType(field.type);
-      plan.push({ responseKey, type: field.type, nodes, objectType: isObjectType(named) ? named : undefined });
+      plan.push({ responseKey, lists: listDepth(field.type), leaf: isLeafType(named), nodes, objectType: isObjectType(named) ? named : undefined });
     }
     return plan;
   }
@@ -97,7 +97,10 @@ class ResponsePlan {
 
 interface FieldPlan {
   responseKey: string;
-  type: GraphQLOutputType;
+  /** How many lists the field's type wraps its named type in (`[Item!]!`: 1). */
+  lists: number;
+  /** Its named type is a scalar or an enum. */
+  leaf: boolean;
   nodes: readonly FieldNode[];
   /** The object type its values have (this schema has object types only), else undefined. */
   objectType: GraphQLObjectType | undefined;
@@ -105,22 +108,29 @@ interface FieldPlan {
   subfields?: FieldPlan[];
 }
 
+/** The field's type read once when its plan is made, not unwrapped again for every value. */
+function listDepth(type: GraphQLOutputType): number {
+  let depth = 0;
+  for (let t = isNonNullType(type) ? type.ofType : type; isListType(t); t = isNonNullType(t.ofType) ? t.ofType.ofType : t.ofType) depth++;
+  return depth;
+}
+
 function fieldsCost(plan: ResponsePlan, fields: FieldPlan[], data: Record<string, unknown>): number {
   let cost = 0;
-  for (const field of fields) if (field.responseKey in data) cost += valueCost(plan, field, field.type, data[field.responseKey]);
+  for (const field of fields) if (field.responseKey in data) cost += valueCost(plan, field, field.lists, data[field.responseKey]);
   return cost;
 }
 
-function valueCost(plan: ResponsePlan, field: FieldPlan, type: GraphQLOutputType, value: unknown): number {
+/** `lists`: the list levels of the field's type still around `value`. */
+function valueCost(plan: ResponsePlan, field: FieldPlan, lists: number, value: unknown): number {
   if (value === null || value === undefined) return SCALAR_COST;
-  const unwrapped = isNonNullType(type) ? type.ofType : type;
-  if (isListType(unwrapped)) {
+  if (lists > 0) {
     if (!Array.isArray(value)) return SCALAR_COST;
     let cost = 0;
-    for (const element of value) cost += valueCost(plan, field, unwrapped.ofType, element);
+    for (const element of value) cost += valueCost(plan, field, lists - 1, element);
     return cost;
   }
-  if (isLeafType(unwrapped) || typeof value !== 'object') return SCALAR_COST;
+  if (field.leaf || typeof value !== 'object') return SCALAR_COST;
   // An abstract type would need the value's runtime type: none in this schema.
   if (!field.objectType) return OBJECT_COST;
   return OBJECT_COST + fieldsCost(plan, plan.subfields(field as FieldPlan & { objectType: GraphQLObjectType }), value as Record<string, unknown>);
@@ -154,7 +164,7 @@ export function operationCosts(
   // is estimated once.
   let weighed: string;
   try {
-    weighed = JSON.stringify(variables ?? {}, (name, value) => (name !== '' && typeof value === 'string' ? 0 : value));
+    weighed = flatWeighed(variables) ?? JSON.stringify(variables ?? {}, (name, value) => (name !== '' && typeof value === 'string' ? 0 : value));
   } catch {
     return UNKNOWABLE; // variables nested too deep to serialize: execution refuses them
   }
@@ -169,6 +179,27 @@ export function operationCosts(
   if (costs.size >= COSTS_PER_DOCUMENT) costs.clear();
   costs.set(key, computed);
   return computed;
+}
+
+/**
+ * The same JSON as the replacer above gives, built by hand for the common case of variables
+ * that are all strings, numbers, booleans or null (an id, a cursor, a page size): the replacer
+ * is a call per value on every request. Null for anything else (input objects, lists).
+ */
+function flatWeighed(variables: Record<string, unknown> | undefined): string | null {
+  if (!variables) return '{}';
+  let json = '';
+  for (const name of Object.keys(variables)) {
+    const value = variables[name];
+    let weighed: string;
+    if (name === '') return null; // the replacer cannot tell that key from the root
+    if (typeof value === 'string') weighed = '0';
+    else if (typeof value === 'number' || typeof value === 'boolean' || value === null) weighed = JSON.stringify(value);
+    else if (value === undefined) continue; // JSON leaves it out
+    else return null;
+    json += `${json ? ',' : ''}${JSON.stringify(name)}:${weighed}`;
+  }
+  return `{${json}}`;
 }
 
 function computeCost(

@@ -166,13 +166,6 @@ export function requestLogging(logger: Logger): RequestLogging {
         return wrapped();
       },
     },
-    onRequest({ request }) {
-      // Known before authentication, so that a refused token's line names it too.
-      const state = requests.get(request);
-      const bearer = /^Bearer[ ]+(\S+)[ ]*$/i.exec(request.headers.get('authorization') ?? '');
-      const parsed = state && bearer ? parseToken(bearer[1]) : null;
-      if (state && parsed) state[parsed.prefix === 'pcs_' ? 'sessionPublicId' : 'tokenPublicId'] = parsed.publicId;
-    },
     onContextBuilding() {
       return ({ context }) => {
         const state = requests.get((context as { request: Request }).request);
@@ -206,6 +199,15 @@ export function requestLogging(logger: Logger): RequestLogging {
         headers.set('X-Request-Id', state.requestId);
         setResponse(new fetchAPI.Response(response.body, { status: response.status, statusText: response.statusText, headers }));
       }
+      // The line is built only when it is written (at LOG_LEVEL=error, only for 5xx answers).
+      const level = response.status >= 500 ? 'error' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
+      // Read from the header itself when authentication named nothing, so that a refused token's line names it too.
+      if (state.hasAuthorization && !state.tokenPublicId && !state.sessionPublicId) {
+        const bearer = /^Bearer[ ]+(\S+)[ ]*$/i.exec(request.headers.get('authorization') ?? '');
+        const parsed = bearer ? parseToken(bearer[1]) : null;
+        if (parsed) state[parsed.prefix === 'pcs_' ? 'sessionPublicId' : 'tokenPublicId'] = parsed.publicId;
+      }
       const caller = state.caller ?? (!state.hasAuthorization ? 'anonymous' : response.status === 401 ? 'invalid' : 'unchecked');
       const line = {
         requestId: state.requestId,
@@ -219,7 +221,7 @@ export function requestLogging(logger: Logger): RequestLogging {
         ...(state.userId && { userId: state.userId }),
         ...(state.errorCodes && { errorCodes: state.errorCodes }),
       };
-      if (response.status >= 500) logger.error(line, 'request failed');
+      if (level === 'error') logger.error(line, 'request failed');
       else logger.info(line, 'request completed');
     },
   };

@@ -1,0 +1,48 @@
+// The in-memory counters (src/limits/counters.ts, no REDIS_URL): one-minute windows that start
+// with a key's first count, limits applied per call, refused amounts given back. The same
+// behaviour through the app is in test/limits.test.ts; on Redis, in test/sharedLimits.test.ts.
+import { memoryCounters } from '../src/limits/counters';
+
+beforeEach(() => jest.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') }));
+afterEach(() => jest.useRealTimers());
+
+test('take counts up to the limit, refuses past it and gives the refused amount back', async () => {
+  const counters = memoryCounters();
+  expect(await counters.take('requests', 'k', 2, 3)).toEqual({ allowed: true, limit: 3, remaining: 1, resetMs: 60_000 });
+  jest.advanceTimersByTime(1_000);
+  expect(await counters.take('requests', 'k', 2, 3)).toEqual({ allowed: false, limit: 3, remaining: 1, resetMs: 59_000 });
+  expect(await counters.take('requests', 'k', 1, 3)).toEqual({ allowed: true, limit: 3, remaining: 0, resetMs: 59_000 });
+  expect(await counters.reached('requests', 'k', 3)).toEqual({ allowed: false, limit: 3, remaining: 0, resetMs: 59_000 });
+  // Other keys and kinds count apart.
+  expect(await counters.reached('requests', 'other', 3)).toEqual({ allowed: true, limit: 3, remaining: 3, resetMs: 60_000 });
+  expect(await counters.reached('budget', 'k', 3)).toMatchObject({ allowed: true, remaining: 3 });
+});
+
+test('add counts past the limit; remaining never goes below 0', async () => {
+  const counters = memoryCounters();
+  expect(await counters.add('budget', 'k', 7, 5)).toEqual({ allowed: false, limit: 5, remaining: 0, resetMs: 60_000 });
+  expect(await counters.reached('budget', 'k', 8)).toMatchObject({ allowed: true, remaining: 1 });
+  // Nothing to add: only the state.
+  expect(await counters.add('budget', 'k', 0, 8)).toMatchObject({ allowed: true, remaining: 1 });
+});
+
+test('a window lasts 60 s from the first count, then the count starts from zero', async () => {
+  const counters = memoryCounters();
+  await counters.take('authFailures', 'k', 1, 1);
+  jest.advanceTimersByTime(30_000);
+  // A later count does not move the window.
+  expect(await counters.take('authFailures', 'k', 1, 1)).toMatchObject({ allowed: false, resetMs: 30_000 });
+  jest.advanceTimersByTime(29_999);
+  expect(await counters.reached('authFailures', 'k', 1)).toMatchObject({ allowed: false, resetMs: 1 });
+  jest.advanceTimersByTime(1);
+  expect(await counters.reached('authFailures', 'k', 1)).toEqual({ allowed: true, limit: 1, remaining: 1, resetMs: 60_000 });
+  expect(await counters.take('authFailures', 'k', 1, 1)).toEqual({ allowed: true, limit: 1, remaining: 0, resetMs: 60_000 });
+});
+
+test('giveBack returns what was taken (a successful logIn)', async () => {
+  const counters = memoryCounters();
+  await counters.take('logInFailures', 'k', 1, 1);
+  await counters.giveBack('logInFailures', 'k', 1);
+  expect(await counters.take('logInFailures', 'k', 1, 1)).toMatchObject({ allowed: true, remaining: 0 });
+  expect(counters.health()).toEqual({ store: 'memory' });
+});
