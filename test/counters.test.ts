@@ -1,7 +1,12 @@
 // The in-memory counters (src/limits/counters.ts, no REDIS_URL): one-minute windows that start
 // with a key's first count, limits applied per call, refused amounts given back. The same
 // behaviour through the app is in test/limits.test.ts; on Redis, in test/sharedLimits.test.ts.
-import { memoryCounters } from '../src/limits/counters';
+import { createCounters } from '../src/limits/counters';
+import { createLogger } from '../src/server/logging';
+import { testConfig } from './helpers/testApp';
+
+/** The store without REDIS_URL: rate-limiter-flexible's, in this process's memory. */
+const memoryCounters = () => createCounters({ redisUrl: undefined, keyPrefix: 'test:', logger: createLogger(testConfig(), { write: () => undefined }) });
 
 beforeEach(() => jest.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') }));
 afterEach(() => jest.useRealTimers());

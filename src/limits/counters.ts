@@ -1,6 +1,5 @@
-// Counters over one-minute windows: in this process's memory (memoryCounters), or in Redis
-// through rate-limiter-flexible when REDIS_URL is set, so that every gateway instance counts
-// against the same budget.
+// Counters over one-minute windows (rate-limiter-flexible): in this process's memory, or in
+// Redis when REDIS_URL is set so that every gateway instance counts against the same budget.
 //
 // A window starts with a key's first use and lasts 60 s (as monday.com's budgets do). Each
 // counter's limit is given per call, because budgets differ per token: the store only keeps
@@ -57,21 +56,26 @@ export interface CountersOptions {
 }
 
 export function createCounters(options: CountersOptions): Counters {
-  // Without Redis, counting is a map lookup: no store library, promise or key string per call.
-  if (!options.redisUrl) return memoryCounters();
-  const redis = connectRedis(options.redisUrl, options.logger);
-  const limiters: Record<CounterKind, RateLimiterAbstract> = byKind(
-    (kind) =>
-      new RateLimiterRedis({
-        storeClient: redis,
-        keyPrefix: `${options.keyPrefix}${kind}`,
-        points: UNBOUNDED,
-        duration: WINDOW_SECONDS,
-        // Not connected: count in memory at once rather than wait for Redis.
-        rejectIfRedisNotReady: true,
-        insuranceLimiter: new RateLimiterMemory({ keyPrefix: kind, points: UNBOUNDED, duration: WINDOW_SECONDS }),
-      }),
-  );
+  const memory = (kind: CounterKind) => new RateLimiterMemory({ keyPrefix: kind, points: UNBOUNDED, duration: WINDOW_SECONDS });
+  let redis: Redis | undefined;
+  let limiters: Record<CounterKind, RateLimiterAbstract>;
+  if (options.redisUrl) {
+    const client = (redis = connectRedis(options.redisUrl, options.logger));
+    limiters = byKind(
+      (kind) =>
+        new RateLimiterRedis({
+          storeClient: client,
+          keyPrefix: `${options.keyPrefix}${kind}`,
+          points: UNBOUNDED,
+          duration: WINDOW_SECONDS,
+          // Not connected: count in memory at once rather than wait for Redis.
+          rejectIfRedisNotReady: true,
+          insuranceLimiter: memory(kind),
+        }),
+    );
+  } else {
+    limiters = byKind(memory);
+  }
 
   return {
     async take(kind, key, amount, limit) {
@@ -98,79 +102,16 @@ export function createCounters(options: CountersOptions): Counters {
       if (amount > 0) await limiters[kind].reward(key, amount);
     },
     health() {
+      if (!redis) return { store: 'memory' };
       return { store: 'redis', redis: redis.status === 'ready' ? 'ready' : 'unreachable' };
     },
     async close() {
+      if (!redis) return;
       // A deliberate disconnection is not an outage: no warning.
       redis.removeAllListeners('close').removeAllListeners('error').on('error', () => undefined);
       redis.disconnect();
     },
   };
-}
-
-/** One key's count in its window (memoryCounters). */
-interface Window {
-  count: number;
-  endsAt: number;
-}
-
-/**
- * Counts in this process's memory, with the windows of the Redis store and of its in-memory
- * insurance (rate-limiter-flexible): a key's window starts with its first count, lasts
- * WINDOW_SECONDS and is then forgotten (one unref'd timer per window, as the library does).
- * Given back to a key with no window, an amount opens one below zero, as the library does.
- */
-export function memoryCounters(): Counters {
-  const windows = byKind(() => new Map<string, Window>());
-  const windowMs = WINDOW_SECONDS * 1000;
-
-  /** The key's window after adding `amount` (opening one when there is none or it has ended). */
-  function count(kind: CounterKind, key: string, amount: number, now: number): Window {
-    const keys = windows[kind];
-    const open = keys.get(key);
-    if (open && open.endsAt > now) {
-      open.count += amount;
-      return open;
-    }
-    const opened: Window = { count: amount, endsAt: now + windowMs };
-    keys.set(key, opened);
-    setTimeout(() => keys.get(key) === opened && keys.delete(key), windowMs).unref();
-    return opened;
-  }
-
-  const counters: Counters = {
-    take(kind, key, amount, limit) {
-      if (amount <= 0) return counters.reached(kind, key, limit);
-      const now = Date.now();
-      const window = count(kind, key, amount, now);
-      const resetMs = window.endsAt - now;
-      if (window.count > limit) {
-        window.count -= amount; // a refused amount is given back
-        return Promise.resolve({ allowed: false, limit, remaining: Math.max(limit - window.count, 0), resetMs });
-      }
-      return Promise.resolve({ allowed: true, limit, remaining: limit - window.count, resetMs });
-    },
-    add(kind, key, amount, limit) {
-      if (amount <= 0) return counters.reached(kind, key, limit);
-      const now = Date.now();
-      const window = count(kind, key, amount, now);
-      return Promise.resolve({ allowed: window.count <= limit, limit, remaining: Math.max(limit - window.count, 0), resetMs: window.endsAt - now });
-    },
-    reached(kind, key, limit) {
-      const now = Date.now();
-      const window = windows[kind].get(key);
-      const open = window && window.endsAt > now ? window : undefined;
-      const used = open?.count ?? 0;
-      return Promise.resolve({ allowed: used < limit, limit, remaining: Math.max(limit - used, 0), resetMs: open ? open.endsAt - now : windowMs });
-    },
-    giveBack(kind, key, amount) {
-      if (amount > 0) count(kind, key, -amount, Date.now());
-      return Promise.resolve();
-    },
-    health: () => ({ store: 'memory' }),
-    close: () => Promise.resolve(),
-  };
-  return counters;
 }
 
 function byKind<T>(make: (kind: CounterKind) => T): Record<CounterKind, T> {
