@@ -75,6 +75,8 @@ describe('complexity budget', () => {
       expect(res.headers['ratelimit-remaining']).toBe(String(remaining));
       expect(res.headers['ratelimit-reset']).toBe(String(complexity.resetInSeconds));
       expect(res.headers['ratelimit-policy']).toBe(`${BUDGET};w=60`);
+      // The headers travel to yoga in extensions.http, which never reaches the body.
+      expect(Object.keys(res.body.extensions)).toEqual(['complexity']);
     }
   });
 

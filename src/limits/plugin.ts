@@ -7,11 +7,10 @@
 // RateLimit-* headers.
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { setResponseHeaders } from '../server/responseHeaders';
 import type { Context } from '../context';
 import { isGraphiQLRequest } from '../server/graphiql';
 import { isConsolePageRequest } from '../server/console';
-import { budgetHeaders, type AbuseLimiter, type BudgetCharge } from './abuseLimiter';
+import { budgetHeaders, type AbuseLimiter } from './abuseLimiter';
 import type { ClientAddressOf } from './clientAddress';
 import { operationCosts, responseCost } from './cost';
 
@@ -37,9 +36,6 @@ export function pageLimitsPlugin(limiter: AbuseLimiter, clientAddressOf: ClientA
 }
 
 export function abuseLimitsPlugin(limiter: AbuseLimiter): Plugin<Record<string, unknown>, Context> {
-  // The budget's state per request, for the response headers.
-  const charges = new WeakMap<Request, BudgetCharge>();
-
   return {
     async onExecute({ args, setResultAndStopExecution }) {
       const ctx = args.contextValue as unknown as Context;
@@ -59,15 +55,18 @@ export function abuseLimitsPlugin(limiter: AbuseLimiter): Plugin<Record<string, 
         async onExecuteDone({ result, setResult }) {
           if (Symbol.asyncIterator in result) return; // no subscriptions in this schema
           const charge = await limiter.chargeBudget(caller, responseCost(costs.response, result.data ?? null), requestedCost);
-          charges.set(ctx.request, charge);
           const { cost, budget, remaining, resetInSeconds } = charge;
-          setResult({ ...result, extensions: { ...result.extensions, complexity: { cost, requestedCost, budget, remaining, resetInSeconds } } });
+          setResult({
+            ...result,
+            extensions: {
+              ...result.extensions,
+              complexity: { cost, requestedCost, budget, remaining, resetInSeconds },
+              // Yoga sets these on the response and leaves `http` out of the body.
+              http: { headers: budgetHeaders(charge) },
+            },
+          });
         },
       };
-    },
-    onResponse(payload) {
-      const charge = charges.get(payload.request);
-      if (charge) setResponseHeaders(payload, budgetHeaders(charge));
     },
   };
 }
