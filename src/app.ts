@@ -23,6 +23,7 @@ import { corsOption } from './server/cors';
 import { authorizationOf } from './auth/authorizationHeader';
 import { maskError } from './server/maskError';
 import { requestErrorsPlugin } from './server/requestErrors';
+import { scopeCachePlugin } from './server/scopeCache';
 import { queryLimitsPlugins } from './server/queryLimits';
 import { bodyLimit } from './server/bodyLimit';
 import { createLogger, requestLogging, type LogStream, type Logger } from './server/logging';
@@ -146,6 +147,7 @@ export function createApp(config: Config, database: Database, options: AppOption
       limitBody.plugin,
       ...limitPlugins,
       requestErrorsPlugin(),
+      ...(openAccess ? [] : [scopeCachePlugin()]),
       logging.plugin,
       ...(config.credentialCacheSize > 0 ? [credentialBarrierPlugin(credentialChanges, logger)] : []),
     ],
