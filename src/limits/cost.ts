@@ -164,7 +164,7 @@ export function operationCosts(
   // is estimated once.
   let weighed: string;
   try {
-    weighed = flatWeighed(variables) ?? JSON.stringify(variables ?? {}, (name, value) => (name !== '' && typeof value === 'string' ? 0 : value));
+    weighed = JSON.stringify(variables ?? {}, (name, value) => (name !== '' && typeof value === 'string' ? 0 : value));
   } catch {
     return UNKNOWABLE; // variables nested too deep to serialize: execution refuses them
   }
@@ -179,27 +179,6 @@ export function operationCosts(
   if (costs.size >= COSTS_PER_DOCUMENT) costs.clear();
   costs.set(key, computed);
   return computed;
-}
-
-/**
- * The same JSON as the replacer above gives, built by hand for the common case of variables
- * that are all strings, numbers, booleans or null (an id, a cursor, a page size): the replacer
- * is a call per value on every request. Null for anything else (input objects, lists).
- */
-function flatWeighed(variables: Record<string, unknown> | undefined): string | null {
-  if (!variables) return '{}';
-  let json = '';
-  for (const name of Object.keys(variables)) {
-    const value = variables[name];
-    let weighed: string;
-    if (name === '') return null; // the replacer cannot tell that key from the root
-    if (typeof value === 'string') weighed = '0';
-    else if (typeof value === 'number' || typeof value === 'boolean' || value === null) weighed = JSON.stringify(value);
-    else if (value === undefined) continue; // JSON leaves it out
-    else return null;
-    json += `${json ? ',' : ''}${JSON.stringify(name)}:${weighed}`;
-  }
-  return `{${json}}`;
 }
 
 function computeCost(
