@@ -14,8 +14,7 @@ export function authorizationOf(serverContext: object, request: Request): string
   const authorization = request.headers.get('authorization');
   if (authorization == null) return null;
   // A scheme and one token: a comma (a list of credentials) or a third part is a second credential.
-  // (Trimmed, two runs of blanks are three parts, as splitting on them would count.)
-  if (authorization.includes(',') || /[ \t][^ \t]+[ \t]/.test(authorization.trim())) {
+  if (authorization.includes(',') || authorization.trim().split(/[ \t]+/).length > 2) {
     throw badRequest(`The Authorization header holds more than one credential. ${oneCredential}`);
   }
   return authorization;
