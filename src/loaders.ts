@@ -31,17 +31,17 @@ const shapeKey = ({ status, bounds, direction, take }: ItemPageShape) =>
 function itemPages(database: Database) {
   return new DataLoader<ItemPageKey, Item[], string>(
     async (keys) => {
+      const shapeKeys = keys.map(({ shape }) => shapeKey(shape));
       const byShape = new Map<string, { shape: ItemPageShape; boardIds: string[] }>();
-      for (const { boardId, shape } of keys) {
-        const key = shapeKey(shape);
-        const group = byShape.get(key) ?? byShape.set(key, { shape, boardIds: [] }).get(key)!;
+      keys.forEach(({ boardId, shape }, i) => {
+        const group = byShape.get(shapeKeys[i]) ?? byShape.set(shapeKeys[i], { shape, boardIds: [] }).get(shapeKeys[i])!;
         if (!group.boardIds.includes(boardId)) group.boardIds.push(boardId);
-      }
+      });
       const pages = new Map<string, Map<string, Item[]>>();
       await Promise.all(
         [...byShape].map(async ([key, { shape, boardIds }]) => pages.set(key, await readItemPages(database, boardIds, shape))),
       );
-      return keys.map(({ boardId, shape }) => pages.get(shapeKey(shape))!.get(boardId)!);
+      return keys.map(({ boardId }, i) => pages.get(shapeKeys[i])!.get(boardId)!);
     },
     { cacheKeyFn: ({ boardId, shape }) => `${boardId} ${shapeKey(shape)}` },
   );
