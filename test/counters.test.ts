@@ -5,7 +5,7 @@ import { createCounters } from '../src/limits/counters';
 import { createLogger } from '../src/server/logging';
 import { testConfig } from './helpers/testApp';
 
-/** The store without REDIS_URL: rate-limiter-flexible's, in this process's memory. */
+/** The store without REDIS_URL: windows in this process's memory (an LRU map). */
 const memoryCounters = () => createCounters({ redisUrl: undefined, keyPrefix: 'test:', logger: createLogger(testConfig(), { write: () => undefined }) });
 
 beforeEach(() => jest.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') }));
@@ -50,4 +50,23 @@ test('giveBack returns what was taken (a successful logIn)', async () => {
   await counters.giveBack('logInFailures', 'k', 1);
   expect(await counters.take('logInFailures', 'k', 1, 1)).toMatchObject({ allowed: true, remaining: 0 });
   expect(counters.health()).toEqual({ store: 'memory' });
+});
+
+test('in memory, every answer is at hand: no promise for the request path to wait on', () => {
+  const counters = memoryCounters();
+  for (const answer of [counters.take('requests', 'k', 1, 3), counters.add('budget', 'k', 5, 10), counters.reached('budget', 'k', 10), counters.giveBack('requests', 'k', 1)]) {
+    expect(answer).not.toBeInstanceOf(Promise);
+  }
+  expect(counters.reached('requests', 'k', 3)).toMatchObject({ allowed: true, remaining: 3 });
+});
+
+test('giveBack never leaves credit: not below zero, nothing once the window has ended', async () => {
+  const counters = memoryCounters();
+  await counters.take('logInFailures', 'k', 1, 2);
+  await counters.giveBack('logInFailures', 'k', 5);
+  expect(await counters.reached('logInFailures', 'k', 2)).toMatchObject({ remaining: 2 });
+  jest.advanceTimersByTime(60_000);
+  await counters.giveBack('logInFailures', 'k', 1);
+  expect(await counters.take('logInFailures', 'k', 2, 2)).toMatchObject({ allowed: true, remaining: 0 });
+  expect(await counters.take('logInFailures', 'k', 1, 2)).toMatchObject({ allowed: false });
 });

@@ -6,6 +6,7 @@ import type { AbuseLimits } from '../env';
 import { rateLimited } from '../errors';
 import type { Principal } from '../auth/principal';
 import type { CounterKind, Counters, CountersHealth, Take } from './counters';
+import { all, then, type MaybePromise } from '../maybePromise';
 
 /** Which limit refused a request (HTTP 429); the metrics count refusals by it. */
 export type LimitRefusal = 'token_rate' | 'address_rate' | 'budget' | 'login_failures' | 'signup_rate' | 'leak_report_rate' | 'refused_credentials';
@@ -96,13 +97,16 @@ export class AbuseLimiter {
     }
   }
 
+  // The methods a request always calls answer synchronously when the counters are in memory
+  // (src/maybePromise.ts); they throw their refusal, or reject with it.
+
   /** One request against the caller's request rate; RATE_LIMITED once it is used up. */
-  async admitRequest(caller: Caller): Promise<void> {
-    const taken = await this.counters.take('requests', caller.key, 1, caller.requestsPerMinute);
-    if (!taken.allowed) {
+  admitRequest(caller: Caller): MaybePromise<void> {
+    return then(this.counters.take('requests', caller.key, 1, caller.requestsPerMinute), (taken) => {
+      if (taken.allowed) return;
       this.onRefusal(caller.rateLimit);
       throw rateLimited(`Too many requests: ${caller.label} may send ${caller.requestsPerMinute} per minute. Try again in ${seconds(taken.resetMs)} s.`, taken.resetMs / 1000);
-    }
+    });
   }
 
   private budgetOf(token: { complexityBudget: number | null }): number {
@@ -113,9 +117,12 @@ export class AbuseLimiter {
    * Before execution: RATE_LIMITED once the caller's budget, or that of a token up its minting
    * chain, is exhausted (nothing left).
    */
-  async admitBudget(caller: Caller, requestedCost: number): Promise<void> {
-    const own = await this.counters.reached('budget', caller.key, caller.budget);
-    const minters = caller.minterBudgets.length ? await Promise.all(caller.minterBudgets.map((m) => this.counters.reached('budget', m.key, m.budget))) : [];
+  admitBudget(caller: Caller, requestedCost: number): MaybePromise<void> {
+    const states = [this.counters.reached('budget', caller.key, caller.budget), ...caller.minterBudgets.map((m) => this.counters.reached('budget', m.key, m.budget))];
+    return then(all(states), ([own, ...minters]) => this.refuseExhaustedBudget(caller, requestedCost, own, minters));
+  }
+
+  private refuseExhaustedBudget(caller: Caller, requestedCost: number, own: Take, minters: Take[]): void {
     const exhausted = own.allowed ? minters.find((state) => !state.allowed) : own;
     if (!exhausted) return;
     this.onRefusal('budget');
@@ -134,24 +141,19 @@ export class AbuseLimiter {
    * operation waits for the window). `remaining` is what the caller can still spend: the least
    * left anywhere on its chain.
    */
-  async chargeBudget(caller: Caller, cost: number, requestedCost: number): Promise<BudgetCharge> {
-    if (!caller.minterBudgets.length) {
-      // No minting chain (most tokens): one counter, no Promise.all.
-      const own = await this.counters.add('budget', caller.key, cost, caller.budget);
-      return { cost, requestedCost, budget: caller.budget, remaining: own.remaining, resetInSeconds: seconds(own.resetMs) };
-    }
-    const [own, ...minters] = await Promise.all([
-      this.counters.add('budget', caller.key, cost, caller.budget),
-      ...caller.minterBudgets.map((m) => this.counters.add('budget', m.key, cost, m.budget)),
-    ]);
-    const remaining = Math.min(own.remaining, ...minters.map((taken) => taken.remaining));
-    return { cost, requestedCost, budget: caller.budget, remaining, resetInSeconds: seconds(own.resetMs) };
+  chargeBudget(caller: Caller, cost: number, requestedCost: number): MaybePromise<BudgetCharge> {
+    const takes = [this.counters.add('budget', caller.key, cost, caller.budget), ...caller.minterBudgets.map((m) => this.counters.add('budget', m.key, cost, m.budget))];
+    return then(all(takes), ([own, ...minters]) => {
+      const remaining = Math.min(own.remaining, ...minters.map((taken) => taken.remaining));
+      return { cost, requestedCost, budget: caller.budget, remaining, resetInSeconds: seconds(own.resetMs) };
+    });
   }
 
   /** Before a bearer token is verified: an address that sent too many bad ones waits. */
-  async admitCredential(address: string): Promise<void> {
-    const state = await this.counters.reached('authFailures', `address:${address}`, this.config.anonymousRequestsPerMinute);
-    if (!state.allowed) throw this.refusedCredentials(state);
+  admitCredential(address: string): MaybePromise<void> {
+    return then(this.counters.reached('authFailures', `address:${address}`, this.config.anonymousRequestsPerMinute), (state) => {
+      if (!state.allowed) throw this.refusedCredentials(state);
+    });
   }
 
   /** A bearer token was refused (it counts like an unauthenticated request of its address). */

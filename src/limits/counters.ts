@@ -1,20 +1,30 @@
-// Counters over one-minute windows (rate-limiter-flexible): in this process's memory, or in
-// Redis when REDIS_URL is set so that every gateway instance counts against the same budget.
+// Counters over one-minute windows: in this process's memory, or in Redis when REDIS_URL is
+// set so that every gateway instance counts against the same budget (rate-limiter-flexible).
 //
 // A window starts with a key's first use and lasts 60 s (as monday.com's budgets do). Each
 // counter's limit is given per call, because budgets differ per token: the store only keeps
 // the count, and `take` compares. A refused amount is given back, so a client that keeps
 // asking while refused does not push its next window further away.
 //
+// In memory the counters answer synchronously (a promise per count, and the turn of microtasks
+// each hook of the request then waits, were most of what the limits cost a request: issue 10).
+// They are kept in an LRU map of at most MEMORY_KEYS windows, so a flood of new keys (client
+// addresses) cannot grow the process without bound; an evicted key starts a new window.
+//
 // If Redis cannot be reached, counting goes on in memory, per instance (the library's
 // "insurance" limiter): the gateway keeps serving and every limit still holds on each
 // instance, but no longer across instances. That is fail-open for sharing and fail-closed for
 // each instance's own limits; the state shows in the logs and in /healthz.
 import { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { LRUCache } from 'lru-cache';
+import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Logger } from '../server/logging';
+import type { MaybePromise } from '../maybePromise';
 
 const WINDOW_SECONDS = 60;
+const WINDOW_MS = WINDOW_SECONDS * 1000;
+/** Windows kept in memory (about 100 bytes each). */
+const MEMORY_KEYS = 500_000;
 // The stores keep counts; limits are applied by `take`, never by the library.
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
@@ -36,15 +46,16 @@ export interface CountersHealth {
   redis?: 'ready' | 'unreachable';
 }
 
+/** Synchronous in memory, promises with Redis. */
 export interface Counters {
   /** Adds `amount` to `key`'s count unless the count would pass `limit`. */
-  take(kind: CounterKind, key: string, amount: number, limit: number): Promise<Take>;
+  take(kind: CounterKind, key: string, amount: number, limit: number): MaybePromise<Take>;
   /** Adds `amount` to `key`'s count, whatever it was; `remaining` is never below 0. */
-  add(kind: CounterKind, key: string, amount: number, limit: number): Promise<Take>;
+  add(kind: CounterKind, key: string, amount: number, limit: number): MaybePromise<Take>;
   /** Whether `key`'s count has reached `limit` (nothing is added). */
-  reached(kind: CounterKind, key: string, limit: number): Promise<Take>;
+  reached(kind: CounterKind, key: string, limit: number): MaybePromise<Take>;
   /** Gives back an amount taken earlier (a successful logIn does not count as a failure). */
-  giveBack(kind: CounterKind, key: string, amount: number): Promise<void>;
+  giveBack(kind: CounterKind, key: string, amount: number): MaybePromise<void>;
   health(): CountersHealth;
   close(): Promise<void>;
 }
@@ -56,27 +67,71 @@ export interface CountersOptions {
 }
 
 export function createCounters(options: CountersOptions): Counters {
-  const memory = (kind: CounterKind) => new RateLimiterMemory({ keyPrefix: kind, points: UNBOUNDED, duration: WINDOW_SECONDS });
-  let redis: Redis | undefined;
-  let limiters: Record<CounterKind, RateLimiterAbstract>;
-  if (options.redisUrl) {
-    const client = (redis = connectRedis(options.redisUrl, options.logger));
-    limiters = byKind(
-      (kind) =>
-        new RateLimiterRedis({
-          storeClient: client,
-          keyPrefix: `${options.keyPrefix}${kind}`,
-          points: UNBOUNDED,
-          duration: WINDOW_SECONDS,
-          // Not connected: count in memory at once rather than wait for Redis.
-          rejectIfRedisNotReady: true,
-          insuranceLimiter: memory(kind),
-        }),
-    );
-  } else {
-    limiters = byKind(memory);
-  }
+  return options.redisUrl ? redisCounters(options.redisUrl, options) : memoryCounters();
+}
 
+/** A key's count in the window that started with its first use. */
+interface Window {
+  count: number;
+  /** Date.now() when the window ends. */
+  endsAt: number;
+}
+
+function memoryCounters(): Counters {
+  const windows = new LRUCache<string, Window>({ max: MEMORY_KEYS });
+  /** The key's window, a new one if it has none or its window has ended. */
+  const windowOf = (kind: CounterKind, key: string, now: number): Window => {
+    const id = `${kind}:${key}`;
+    let window = windows.get(id);
+    if (!window || window.endsAt <= now) windows.set(id, (window = { count: 0, endsAt: now + WINDOW_MS }));
+    return window;
+  };
+  return {
+    take(kind, key, amount, limit) {
+      if (amount <= 0) return this.reached(kind, key, limit);
+      const now = Date.now();
+      const window = windowOf(kind, key, now);
+      const resetMs = window.endsAt - now;
+      if (window.count + amount > limit) return { allowed: false, limit, remaining: Math.max(limit - window.count, 0), resetMs };
+      window.count += amount;
+      return { allowed: true, limit, remaining: limit - window.count, resetMs };
+    },
+    add(kind, key, amount, limit) {
+      if (amount <= 0) return this.reached(kind, key, limit);
+      const now = Date.now();
+      const window = windowOf(kind, key, now);
+      window.count += amount;
+      return { allowed: window.count <= limit, limit, remaining: Math.max(limit - window.count, 0), resetMs: window.endsAt - now };
+    },
+    reached(kind, key, limit) {
+      const now = Date.now();
+      const window = windows.get(`${kind}:${key}`);
+      if (!window || window.endsAt <= now) return { allowed: limit > 0, limit, remaining: Math.max(limit, 0), resetMs: WINDOW_MS };
+      return { allowed: window.count < limit, limit, remaining: Math.max(limit - window.count, 0), resetMs: window.endsAt - now };
+    },
+    giveBack(kind, key, amount) {
+      const window = windows.get(`${kind}:${key}`);
+      if (window && window.endsAt > Date.now()) window.count = Math.max(window.count - amount, 0);
+    },
+    health: () => ({ store: 'memory' }),
+    close: async () => undefined,
+  };
+}
+
+function redisCounters(url: string, options: CountersOptions): Counters {
+  const redis = connectRedis(url, options.logger);
+  const limiters = byKind(
+    (kind) =>
+      new RateLimiterRedis({
+        storeClient: redis,
+        keyPrefix: `${options.keyPrefix}${kind}`,
+        points: UNBOUNDED,
+        duration: WINDOW_SECONDS,
+        // Not connected: count in memory at once rather than wait for Redis.
+        rejectIfRedisNotReady: true,
+        insuranceLimiter: new RateLimiterMemory({ keyPrefix: kind, points: UNBOUNDED, duration: WINDOW_SECONDS }),
+      }),
+  );
   return {
     async take(kind, key, amount, limit) {
       if (amount <= 0) return this.reached(kind, key, limit);
@@ -95,18 +150,14 @@ export function createCounters(options: CountersOptions): Counters {
     async reached(kind, key, limit) {
       const counted = await limiters[kind].get(key);
       const used = counted?.consumedPoints ?? 0;
-      const resetMs = counted ? counted.msBeforeNext : WINDOW_SECONDS * 1000;
+      const resetMs = counted ? counted.msBeforeNext : WINDOW_MS;
       return { allowed: used < limit, limit, remaining: Math.max(limit - used, 0), resetMs };
     },
     async giveBack(kind, key, amount) {
       if (amount > 0) await limiters[kind].reward(key, amount);
     },
-    health() {
-      if (!redis) return { store: 'memory' };
-      return { store: 'redis', redis: redis.status === 'ready' ? 'ready' : 'unreachable' };
-    },
+    health: () => ({ store: 'redis', redis: redis.status === 'ready' ? 'ready' : 'unreachable' }),
     async close() {
-      if (!redis) return;
       // A deliberate disconnection is not an outage: no warning.
       redis.removeAllListeners('close').removeAllListeners('error').on('error', () => undefined);
       redis.disconnect();

@@ -13,6 +13,10 @@ import { isConsolePageRequest } from '../server/console';
 import { budgetHeaders, type AbuseLimiter } from './abuseLimiter';
 import type { ClientAddressOf } from './clientAddress';
 import { operationCosts, responseCost } from './cost';
+import { isPromise, then, type MaybePromise } from '../maybePromise';
+
+/** What an onExecute hook may return: its hooks for after execution (yoga does not export the type). */
+type AfterExecuteHooks = Exclude<Awaited<ReturnType<NonNullable<Plugin['onExecute']>>>, void>;
 
 /**
  * The requests answered without GraphQL execution count against their address's request rate
@@ -22,14 +26,19 @@ import { operationCosts, responseCost } from './cost';
  */
 export function pageLimitsPlugin(limiter: AbuseLimiter, clientAddressOf: ClientAddressOf): Plugin {
   return {
-    async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
+    // Not async: every GraphQL request passes here too, and needs no promise to pass.
+    onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
       if (url.pathname !== '/healthz' && !isGraphiQLRequest(request, url) && !isConsolePageRequest(request, url)) return;
-      try {
-        await limiter.admitRequest(limiter.callerOf({ kind: 'anonymous' }, clientAddressOf(serverContext)));
-      } catch (error) {
+      const refuse = (error: unknown) => {
         if (!(error instanceof GraphQLError)) throw error;
         const http = error.extensions.http as { status: number; headers: Record<string, string> };
         endResponse(fetchAPI.Response.json({ errors: [{ message: error.message, extensions: { code: error.extensions.code } }] }, { status: http.status, headers: http.headers }));
+      };
+      try {
+        const admitted = limiter.admitRequest(limiter.callerOf({ kind: 'anonymous' }, clientAddressOf(serverContext)));
+        if (isPromise(admitted)) return admitted.catch(refuse);
+      } catch (error) {
+        refuse(error);
       }
     },
   };
@@ -37,36 +46,43 @@ export function pageLimitsPlugin(limiter: AbuseLimiter, clientAddressOf: ClientA
 
 export function abuseLimitsPlugin(limiter: AbuseLimiter): Plugin<Record<string, unknown>, Context> {
   return {
-    async onExecute({ args, setResultAndStopExecution }) {
+    // Synchronous while the counters answer synchronously (in memory): a hook that returns a
+    // promise makes yoga wait a turn of microtasks before executing, and again before responding.
+    onExecute({ args, setResultAndStopExecution }) {
       const ctx = args.contextValue as unknown as Context;
       const caller = limiter.callerOf(ctx.principal, ctx.clientAddress);
       // Variables of the wrong type make the estimate unknowable; execution then refuses them.
       const costs = operationCosts(args.schema, args.document, args.operationName ?? undefined, args.variableValues ?? undefined);
       const requestedCost = costs.requested ?? 0;
-      try {
-        await limiter.admitRequest(caller);
-        await limiter.admitBudget(caller, requestedCost);
-      } catch (error) {
+      const refuse = (error: unknown) => {
         if (!(error instanceof GraphQLError)) throw error;
         setResultAndStopExecution({ errors: [error] });
-        return;
-      }
-      return {
-        async onExecuteDone({ result, setResult }) {
+      };
+      const charging: AfterExecuteHooks = {
+        onExecuteDone({ result, setResult }) {
           if (Symbol.asyncIterator in result) return; // no subscriptions in this schema
-          const charge = await limiter.chargeBudget(caller, responseCost(costs.response, result.data ?? null), requestedCost);
-          const { cost, budget, remaining, resetInSeconds } = charge;
-          setResult({
-            ...result,
-            extensions: {
-              ...result.extensions,
-              complexity: { cost, requestedCost, budget, remaining, resetInSeconds },
-              // Yoga sets these on the response and leaves `http` out of the body.
-              http: { headers: budgetHeaders(charge) },
-            },
+          const charged = limiter.chargeBudget(caller, responseCost(costs.response, result.data ?? null), requestedCost);
+          return then(charged, (charge) => {
+            const { cost, budget, remaining, resetInSeconds } = charge;
+            setResult({
+              ...result,
+              extensions: {
+                ...result.extensions,
+                complexity: { cost, requestedCost, budget, remaining, resetInSeconds },
+                // Yoga sets these on the response and leaves `http` out of the body.
+                http: { headers: budgetHeaders(charge) },
+              },
+            });
           });
         },
       };
+      let admitted: MaybePromise<void>;
+      try {
+        admitted = then(limiter.admitRequest(caller), () => limiter.admitBudget(caller, requestedCost));
+      } catch (error) {
+        return refuse(error);
+      }
+      return isPromise(admitted) ? admitted.then(() => charging, refuse) : charging;
     },
   };
 }
