@@ -9,6 +9,7 @@ import { type Principal, scopeOf } from './auth/principal';
 import { createLoaders, type Loaders } from './loaders';
 import { Reach, grantsFromScope, grantsFromMemberships, narrowGrants, type Grant } from './auth/reach';
 import type { AbuseLimiter } from './limits/abuseLimiter';
+import { isPromise, then, type MaybePromise } from './maybePromise';
 
 export interface Context {
   readonly principal: Principal;
@@ -32,10 +33,65 @@ export interface ContextDeps {
   limiter: AbuseLimiter;
 }
 
-export async function createContext(deps: ContextDeps, request: Request, authorization: string | null, clientAddress: string): Promise<Context> {
-  const principal = await authenticate(deps, authorization, clientAddress);
-  const reach = reachOf(principal);
-  return {
+/**
+ * Synchronous for a credential already proven in this process (and in-memory limits): a
+ * promise here would make yoga wait a turn of microtasks before it parses (src/maybePromise.ts).
+ */
+export function createContext(deps: ContextDeps, request: Request, authorization: string | null, clientAddress: string): MaybePromise<Context> {
+  return then(authenticate(deps, authorization, clientAddress), (principal) => ({
+    principal,
+    reach: reachOf(principal),
+    prisma: deps.database.prisma,
+    config: deps.config,
+    lastUsed: deps.lastUsed,
+    loaders: createLoaders(deps.database),
+    request,
+    clientAddress,
+    limiter: deps.limiter,
+  }));
+}
+
+/** Each refused credential costs an argon2id verification: an address sending many waits. */
+function authenticate(deps: ContextDeps, authorization: string | null, clientAddress: string): MaybePromise<Principal> {
+  if (authorization == null) return { kind: 'anonymous' };
+  const countRefusal = async (error: unknown): Promise<never> => {
+    if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') await deps.limiter.credentialRefused(clientAddress);
+    throw error;
+  };
+  try {
+    const principal = then(deps.limiter.admitCredential(clientAddress), () => deps.authenticator.authenticate(authorization, clientAddress));
+    return isPromise(principal) ? principal.catch(countRefusal) : principal;
+  } catch (error) {
+    return countRefusal(error);
+  }
+}
+
+/**
+ * The benchmark's baseline (AppOptions.openAccess): the user and reach are computed once, and
+ * then at hand (synchronous, as a cached credential is in createContext).
+ */
+const openAccessCallers = new Map<string, MaybePromise<{ principal: Principal; reach: Reach }>>();
+
+export function createOpenAccessContext(
+  deps: Omit<ContextDeps, 'authenticator' | 'limiter'>,
+  userId: string,
+  request: Request,
+  clientAddress: string,
+): MaybePromise<Context> {
+  let caller = openAccessCallers.get(userId);
+  if (!caller) {
+    const loading = (async () => {
+      const { prisma } = deps.database;
+      const user = await prisma.user.findUniqueOrThrow({ where: { id: userId } });
+      const memberships = await prisma.membership.findMany({ where: { userId, acceptedAt: { not: null } }, select: { organizationId: true, spaceId: true, role: true } });
+      const principal: Principal = { kind: 'session', user, memberships, sessionId: 'open-access', expiresAt: new Date(8.64e15) };
+      const loaded = { principal, reach: reachOf(principal) };
+      openAccessCallers.set(userId, loaded);
+      return loaded;
+    })();
+    openAccessCallers.set(userId, (caller = loading));
+  }
+  return then(caller, ({ principal, reach }) => ({
     principal,
     reach,
     prisma: deps.database.prisma,
@@ -44,44 +100,8 @@ export async function createContext(deps: ContextDeps, request: Request, authori
     loaders: createLoaders(deps.database),
     request,
     clientAddress,
-    limiter: deps.limiter,
-  };
-}
-
-/** Each refused credential costs an argon2id verification: an address sending many waits. */
-async function authenticate(deps: ContextDeps, authorization: string | null, clientAddress: string): Promise<Principal> {
-  if (authorization == null) return { kind: 'anonymous' };
-  await deps.limiter.admitCredential(clientAddress);
-  try {
-    return await deps.authenticator.authenticate(authorization, clientAddress);
-  } catch (error) {
-    if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') await deps.limiter.credentialRefused(clientAddress);
-    throw error;
-  }
-}
-
-/** The benchmark's baseline (AppOptions.openAccess): the user and reach are computed once. */
-const openAccessCallers = new Map<string, Promise<{ principal: Principal; reach: Reach }>>();
-
-export async function createOpenAccessContext(
-  deps: Omit<ContextDeps, 'authenticator' | 'limiter'>,
-  userId: string,
-  request: Request,
-  clientAddress: string,
-): Promise<Context> {
-  let caller = openAccessCallers.get(userId);
-  if (!caller) {
-    caller = (async () => {
-      const { prisma } = deps.database;
-      const user = await prisma.user.findUniqueOrThrow({ where: { id: userId } });
-      const memberships = await prisma.membership.findMany({ where: { userId, acceptedAt: { not: null } }, select: { organizationId: true, spaceId: true, role: true } });
-      const principal: Principal = { kind: 'session', user, memberships, sessionId: 'open-access', expiresAt: new Date(8.64e15) };
-      return { principal, reach: reachOf(principal) };
-    })();
-    openAccessCallers.set(userId, caller);
-  }
-  const { principal, reach } = await caller;
-  return { principal, reach, prisma: deps.database.prisma, config: deps.config, lastUsed: deps.lastUsed, loaders: createLoaders(deps.database), request, clientAddress, limiter: null };
+    limiter: null,
+  }));
 }
 
 function reachOf(principal: Principal): Reach {

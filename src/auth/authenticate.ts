@@ -16,10 +16,15 @@ import { parseToken } from './tokenFormat';
 import { secretDigest } from './issueToken';
 import { replacedSecretPresented } from './reuseDetection';
 import { blockedByPolicy, blockingPolicies } from './tokenPolicy';
+import { then, type MaybePromise } from '../maybePromise';
 
 export interface Authenticator {
-  /** `clientAddress`: the address the rate limits see (limits/clientAddress.ts), for allowedIps. */
-  authenticate(authorization: string | null, clientAddress: string): Promise<Principal>;
+  /**
+   * `clientAddress`: the address the rate limits see (limits/clientAddress.ts), for allowedIps.
+   * A credential already proven and cached in this process is answered at once, without a
+   * promise; the others (a database read, argon2id) asynchronously. Refusals are thrown or rejected.
+   */
+  authenticate(authorization: string | null, clientAddress: string): MaybePromise<Principal>;
 }
 
 /** The hashes a secret may match now: the current one, and the replaced one during a grace period. */
@@ -54,9 +59,13 @@ export function createAuthenticator(deps: {
    * The session's record: from the cache when this very token string was proven against it
    * before, else from the database (one statement) and verified.
    */
-  async function session(token: string, publicId: string, secret: string): Promise<SessionRecord> {
+  function session(token: string, publicId: string, secret: string): MaybePromise<SessionRecord> {
     const cached = credentials.get(publicId);
     if (cached?.kind === 'session' && proofs.proven(token, [cached.record.session.secretHash])) return cached.record;
+    return loadSession(token, publicId, secret);
+  }
+
+  async function loadSession(token: string, publicId: string, secret: string): Promise<SessionRecord> {
     const generation = credentials.begin();
     // Timing: an unknown id and a known id with a wrong secret must cost the same, so both
     // send exactly one statement before the argon2id verification and nothing after a
@@ -68,9 +77,13 @@ export function createAuthenticator(deps: {
     return found;
   }
 
-  async function apiToken(token: string, publicId: string, secret: string, now: Date): Promise<ApiTokenRecord> {
+  function apiToken(token: string, publicId: string, secret: string, now: Date): MaybePromise<ApiTokenRecord> {
     const cached = credentials.get(publicId);
     if (cached?.kind === 'token' && proofs.proven(token, candidateHashes(cached.record.token, now))) return cached.record;
+    return loadApiToken(token, publicId, secret, now);
+  }
+
+  async function loadApiToken(token: string, publicId: string, secret: string, now: Date): Promise<ApiTokenRecord> {
     const generation = credentials.begin();
     const found = await findApiToken(prisma, publicId, secretDigest(secret));
     if (!found) return refuse(secret);
@@ -83,8 +96,39 @@ export function createAuthenticator(deps: {
     return found;
   }
 
+  /** The principal of an API token whose secret is proven, or its refusal. */
+  function tokenPrincipal(record: ApiTokenRecord, clientAddress: string, now: Date): MaybePromise<Principal> {
+    const { token: row, minters, user, memberships, policies } = record;
+    if (row.revokedAt) throw invalidToken('This token has been revoked.');
+    if (row.expiresAt && row.expiresAt <= now) throw invalidToken('This token has expired.');
+    if (row.notBefore && row.notBefore > now) throw invalidToken('This token is not valid yet.');
+    // After the secret check: a wrong secret from anywhere gets the generic 401 above.
+    if (!addressAllowed(row.allowedIps, clientAddress)) throw addressNotAllowed(clientAddress);
+    // Organization token policies: a token scoped to an organization whose policy it breaks is
+    // refused outright (everything it can do is inside it); an unscoped PERSONAL token only
+    // inside those organizations (context.ts drops them from its reach).
+    const blocked = policies.length ? blockingPolicies(policies, row, now) : undefined;
+    if (blocked && row.organizationId && blocked.has(row.organizationId)) throw blockedByPolicy(blocked.get(row.organizationId)!);
+    let principal: Principal;
+    if (row.kind === 'PERSONAL') {
+      if (!user) throw invalidToken();
+      principal = { kind: 'personal', user, memberships, token: row, minters, ...(blocked?.size && { blockedOrganizations: blocked }) };
+    } else {
+      principal = { kind: 'service', token: row, minters };
+    }
+    // The first use is written at once (a promise to wait for); a cached row must then not ask
+    // to write it again, nor record the same address again at every request.
+    const recorded = () => {
+      row.lastUsedAt ??= now;
+      row.lastUsedIps = withNewestAddress(row.lastUsedIps, clientAddress);
+      return principal;
+    };
+    const firstUseWritten = lastUsed.record(row, clientAddress, now);
+    return firstUseWritten ? firstUseWritten.then(recorded) : recorded();
+  }
+
   return {
-    async authenticate(authorization, clientAddress) {
+    authenticate(authorization, clientAddress) {
       if (authorization == null) return { kind: 'anonymous' };
       const match = /^Bearer[ ]+(\S+)[ ]*$/i.exec(authorization);
       if (!match) return refuse(authorization.slice(0, 200));
@@ -94,32 +138,12 @@ export function createAuthenticator(deps: {
       const now = new Date();
 
       if (parsed.prefix === 'pcs_') {
-        const { session: row, user, memberships } = await session(token, parsed.publicId, parsed.secret);
-        if (row.expiresAt <= now) throw invalidToken('This session has expired: log in again.');
-        return { kind: 'session', user, memberships, sessionId: row.id, expiresAt: row.expiresAt };
+        return then(session(token, parsed.publicId, parsed.secret), ({ session: row, user, memberships }): Principal => {
+          if (row.expiresAt <= now) throw invalidToken('This session has expired: log in again.');
+          return { kind: 'session', user, memberships, sessionId: row.id, expiresAt: row.expiresAt };
+        });
       }
-
-      const { token: row, minters, user, memberships, policies } = await apiToken(token, parsed.publicId, parsed.secret, now);
-      if (row.revokedAt) throw invalidToken('This token has been revoked.');
-      if (row.expiresAt && row.expiresAt <= now) throw invalidToken('This token has expired.');
-      if (row.notBefore && row.notBefore > now) throw invalidToken('This token is not valid yet.');
-      // After the secret check: a wrong secret from anywhere gets the generic 401 above.
-      if (!addressAllowed(row.allowedIps, clientAddress)) throw addressNotAllowed(clientAddress);
-      // Organization token policies: a token scoped to an organization whose policy it breaks is
-      // refused outright (everything it can do is inside it); an unscoped PERSONAL token only
-      // inside those organizations (context.ts drops them from its reach).
-      const blocked = policies.length ? blockingPolicies(policies, row, now) : undefined;
-      if (blocked && row.organizationId && blocked.has(row.organizationId)) throw blockedByPolicy(blocked.get(row.organizationId)!);
-      await lastUsed.record(row, clientAddress, now);
-      // The first use is written at once (above); a cached row must not ask to write it again,
-      // nor record the same address again at every request.
-      row.lastUsedAt ??= now;
-      row.lastUsedIps = withNewestAddress(row.lastUsedIps, clientAddress);
-      if (row.kind === 'PERSONAL') {
-        if (!user) throw invalidToken();
-        return { kind: 'personal', user, memberships, token: row, minters, ...(blocked?.size && { blockedOrganizations: blocked }) };
-      }
-      return { kind: 'service', token: row, minters };
+      return then(apiToken(token, parsed.publicId, parsed.secret, now), (record) => tokenPrincipal(record, clientAddress, now));
     },
   };
 }

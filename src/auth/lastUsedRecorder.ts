@@ -48,8 +48,9 @@ export class LastUsedRecorder {
    * A use of `token` from `clientAddress`. The row may be a cached one whose lastUsedIps this
    * process keeps up to date (authenticate.ts): an address already in front is recorded again
    * only when the time is due too, so that other instances' writes cannot hide it for long.
+   * Waits only for the first use's write (a promise then, nothing otherwise).
    */
-  async record(token: { id: string; lastUsedAt: Date | null; lastUsedIps: string[] }, clientAddress: string, now = new Date()) {
+  record(token: { id: string; lastUsedAt: Date | null; lastUsedIps: string[] }, clientAddress: string, now = new Date()): Promise<void> | undefined {
     const { id, lastUsedAt } = token;
     const timeDue = lastUsedAt != null && now.getTime() - lastUsedAt.getTime() >= FRESH_ENOUGH_MS;
     // Only addresses: not 'unknown', nor whatever text a trusted proxy's header carried.
@@ -60,7 +61,7 @@ export class LastUsedRecorder {
     }
     if (timeDue) this.entry(id).at = now;
     if (lastUsedAt == null) {
-      await this.prisma.apiToken.updateMany({ where: { id, lastUsedAt: null }, data: { lastUsedAt: now } });
+      return this.prisma.apiToken.updateMany({ where: { id, lastUsedAt: null }, data: { lastUsedAt: now } }).then(() => undefined);
     }
   }
 
