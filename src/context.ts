@@ -38,17 +38,18 @@ export interface ContextDeps {
  * promise here would make yoga wait a turn of microtasks before it parses (src/maybePromise.ts).
  */
 export function createContext(deps: ContextDeps, request: Request, authorization: string | null, clientAddress: string): MaybePromise<Context> {
-  return then(authenticate(deps, authorization, clientAddress), (principal) => ({
-    principal,
-    reach: reachOf(principal),
-    prisma: deps.database.prisma,
-    config: deps.config,
-    lastUsed: deps.lastUsed,
-    loaders: createLoaders(deps.database),
-    request,
-    clientAddress,
-    limiter: deps.limiter,
-  }));
+  return then(authenticate(deps, authorization, clientAddress), (principal) => contextOf(deps, principal, reachOf(principal), request, clientAddress, deps.limiter));
+}
+
+function contextOf(
+  deps: Omit<ContextDeps, 'authenticator' | 'limiter'>,
+  principal: Principal,
+  reach: Reach,
+  request: Request,
+  clientAddress: string,
+  limiter: AbuseLimiter | null,
+): Context {
+  return { principal, reach, prisma: deps.database.prisma, config: deps.config, lastUsed: deps.lastUsed, loaders: createLoaders(deps.database), request, clientAddress, limiter };
 }
 
 /** Each refused credential costs an argon2id verification: an address sending many waits. */
@@ -91,17 +92,7 @@ export function createOpenAccessContext(
     })();
     openAccessCallers.set(userId, (caller = loading));
   }
-  return then(caller, ({ principal, reach }) => ({
-    principal,
-    reach,
-    prisma: deps.database.prisma,
-    config: deps.config,
-    lastUsed: deps.lastUsed,
-    loaders: createLoaders(deps.database),
-    request,
-    clientAddress,
-    limiter: null,
-  }));
+  return then(caller, ({ principal, reach }) => contextOf(deps, principal, reach, request, clientAddress, null));
 }
 
 function reachOf(principal: Principal): Reach {
