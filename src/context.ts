@@ -9,7 +9,7 @@ import { type Principal, scopeOf } from './auth/principal';
 import { createLoaders, type Loaders } from './loaders';
 import { Reach, grantsFromScope, grantsFromMemberships, narrowGrants, type Grant } from './auth/reach';
 import type { AbuseLimiter } from './limits/abuseLimiter';
-import { isPromise, then, type MaybePromise } from './maybePromise';
+import { recover, then, type MaybePromise } from './maybePromise';
 
 export interface Context {
   readonly principal: Principal;
@@ -59,12 +59,7 @@ function authenticate(deps: ContextDeps, authorization: string | null, clientAdd
     if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') await deps.limiter.credentialRefused(clientAddress);
     throw error;
   };
-  try {
-    const principal = then(deps.limiter.admitCredential(clientAddress), () => deps.authenticator.authenticate(authorization, clientAddress));
-    return isPromise(principal) ? principal.catch(countRefusal) : principal;
-  } catch (error) {
-    return countRefusal(error);
-  }
+  return recover(() => then(deps.limiter.admitCredential(clientAddress), () => deps.authenticator.authenticate(authorization, clientAddress)), countRefusal);
 }
 
 /**
@@ -81,7 +76,7 @@ export function createOpenAccessContext(
 ): MaybePromise<Context> {
   let caller = openAccessCallers.get(userId);
   if (!caller) {
-    const loading = (async () => {
+    caller = (async () => {
       const { prisma } = deps.database;
       const user = await prisma.user.findUniqueOrThrow({ where: { id: userId } });
       const memberships = await prisma.membership.findMany({ where: { userId, acceptedAt: { not: null } }, select: { organizationId: true, spaceId: true, role: true } });
@@ -90,7 +85,7 @@ export function createOpenAccessContext(
       openAccessCallers.set(userId, loaded);
       return loaded;
     })();
-    openAccessCallers.set(userId, (caller = loading));
+    openAccessCallers.set(userId, caller);
   }
   return then(caller, ({ principal, reach }) => contextOf(deps, principal, reach, request, clientAddress, null));
 }

@@ -19,3 +19,14 @@ export function then<T, R>(value: MaybePromise<T>, next: (value: T) => MaybeProm
 export function all<T>(values: MaybePromise<T>[]): MaybePromise<T[]> {
   return values.some(isPromise) ? Promise.all(values) : (values as T[]);
 }
+
+/** `run()`, with its error, thrown at once or rejected later, handed to `onError`. */
+export function recover<T, R>(run: () => MaybePromise<T>, onError: (error: unknown) => MaybePromise<R>): MaybePromise<T | R> {
+  let value: MaybePromise<T>;
+  try {
+    value = run();
+  } catch (error) {
+    return onError(error);
+  }
+  return isPromise(value) ? value.catch(onError) : value;
+}

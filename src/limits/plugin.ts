@@ -13,7 +13,7 @@ import { isConsolePageRequest } from '../server/console';
 import { budgetHeaders, type AbuseLimiter } from './abuseLimiter';
 import type { ClientAddressOf } from './clientAddress';
 import { operationCosts, responseCost } from './cost';
-import { isPromise, then, type MaybePromise } from '../maybePromise';
+import { recover, then } from '../maybePromise';
 
 /** What an onExecute hook may return: its hooks for after execution (yoga does not export the type). */
 type AfterExecuteHooks = Exclude<Awaited<ReturnType<NonNullable<Plugin['onExecute']>>>, void>;
@@ -34,12 +34,7 @@ export function pageLimitsPlugin(limiter: AbuseLimiter, clientAddressOf: ClientA
         const http = error.extensions.http as { status: number; headers: Record<string, string> };
         endResponse(fetchAPI.Response.json({ errors: [{ message: error.message, extensions: { code: error.extensions.code } }] }, { status: http.status, headers: http.headers }));
       };
-      try {
-        const admitted = limiter.admitRequest(limiter.callerOf({ kind: 'anonymous' }, clientAddressOf(serverContext)));
-        if (isPromise(admitted)) return admitted.catch(refuse);
-      } catch (error) {
-        refuse(error);
-      }
+      return recover(() => limiter.admitRequest(limiter.callerOf({ kind: 'anonymous' }, clientAddressOf(serverContext))), refuse);
     },
   };
 }
@@ -76,13 +71,8 @@ export function abuseLimitsPlugin(limiter: AbuseLimiter): Plugin<Record<string, 
           });
         },
       };
-      let admitted: MaybePromise<void>;
-      try {
-        admitted = then(limiter.admitRequest(caller), () => limiter.admitBudget(caller, requestedCost));
-      } catch (error) {
-        return refuse(error);
-      }
-      return isPromise(admitted) ? admitted.then(() => charging, refuse) : charging;
+      const admitted = () => then(limiter.admitRequest(caller), () => limiter.admitBudget(caller, requestedCost));
+      return recover(() => then(admitted(), () => charging), refuse);
     },
   };
 }
