@@ -125,6 +125,18 @@ export class Reach {
     );
   }
 
+  /** canSee for each value's place, checked once per run of equal places (a page is usually one board's). */
+  canSeeEach<T>(values: readonly T[], placeOf: (value: T) => Place): boolean {
+    let seen: Place | undefined;
+    for (const value of values) {
+      const place = placeOf(value);
+      if (seen && samePlace(seen, place)) continue;
+      if (!this.canSee(place)) return false;
+      seen = place;
+    }
+    return true;
+  }
+
   organizationIds(): string[] {
     return unique(this.grants.map((g) => g.organizationId));
   }
@@ -151,3 +163,5 @@ export class Reach {
 }
 
 const unique = (values: string[]) => [...new Set(values)];
+
+const samePlace = (a: Place, b: Place) => a.organizationId === b.organizationId && a.spaceId === b.spaceId && a.boardId === b.boardId;

@@ -71,8 +71,9 @@ export const builder = new SchemaBuilder<{
     validationError: (failure) => badInput(failure.issues.map((issue) => issue.message).join('; ')),
   },
   scopeAuth: {
-    // A type's scopes (Board, Item: `visible`) run once per object where graphql-js checks its
-    // type, not again around each of its fields: a page of 20 items was 80 wrapped resolvers.
+    // A type's scopes (Board: `visible`; ItemConnection: its page) run once per object where
+    // graphql-js checks its type, not again around each of its fields: a page of 20 items was
+    // 80 wrapped resolvers.
     // A hidden object is one error at the field that returned it (issue 10: -25 KB allocated
     // per board-and-items request, auth/open CPU 1.29 -> 1.21).
     runScopesOnType: true,

@@ -10,10 +10,11 @@ const status = textSchema('The status').trim().max(200, 'The status must be at m
 
 const UPDATES = newestFirst('Item.updates');
 
+// Visibility is checked where items are handed out, not per item: a type scope here ran for
+// every item of a page (scope-auth's request cache, a closure and a Map entry per item; issue
+// 10). Items reach a response only through ItemConnection (checked below, once per page) and
+// the fields test/itemVisibility.test.ts lists, each checked in its resolver.
 export const Item = builder.prismaObject('Item', {
-  // Each item row carries its board's place, for the visibility check below.
-  // A boolean, not a scope map: the check runs for every item of a page (see builder.ts).
-  authScopes: (item, ctx) => ctx.reach.canSee(placeOfItem(item)),
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
@@ -33,7 +34,16 @@ export const Item = builder.prismaObject('Item', {
   }),
 });
 
-export const ItemConnection = builder.connectionObject({ type: Item, name: 'ItemConnection' });
+type ItemEdge = { node: typeof Item.$inferType };
+
+export const ItemConnection = builder.connectionObject({
+  type: Item,
+  name: 'ItemConnection',
+  // Each item row carries its board's place; a page is one board's, so one place to check.
+  // connectionOf builds edges as an array of settled edges; anything else is refused.
+  authScopes: (connection, ctx) =>
+    Array.isArray(connection.edges) && ctx.reach.canSeeEach(connection.edges as readonly ItemEdge[], (edge) => placeOfItem(edge.node)),
+});
 
 export const ItemUpdate = builder.prismaObject('ItemUpdate', {
   fields: (t) => ({
