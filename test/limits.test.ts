@@ -91,6 +91,19 @@ describe('complexity budget', () => {
     expect(await estimate('{ __schema { queryType { name } } }', {})).toMatchObject({ requestedCost: 0, cost: 0 });
   });
 
+  test('estimates are remembered per operation and per number and boolean variables only; one that cannot be made is not', async () => {
+    const token = await mintToken(t, org.owner.token, { role: 'VIEWER', spaceId: org.spaceId });
+    const send = (variables: Record<string, unknown>) => t.gql(BOARD_ITEMS, variables, token.secret);
+    // An id that is no ID: refused by execution, with no estimate; the same `n` then estimates right.
+    const wrong = await send({ id: { not: 'an id' }, n: 9 });
+    expect(errorCodes(wrong).length).toBeGreaterThan(0);
+    expect(wrong.body.data ?? null).toBeNull();
+    expect(complexityOf(await send({ id: org.boardId, n: 9 }))).toMatchObject({ requestedCost: boardItemsCost(9), cost: boardItemsCost(3) });
+    // Another board, the same `n`: the same estimate (ids never weigh); another `n`: its own.
+    expect(complexityOf(await send({ id: 'cnosuchboard0000000000000', n: 9 }))).toMatchObject({ requestedCost: boardItemsCost(9), cost: 1 });
+    expect(complexityOf(await send({ id: org.boardId, n: 2 }))).toMatchObject({ requestedCost: boardItemsCost(2), cost: boardItemsCost(2) });
+  });
+
   test('aliases are the client’s choice: `__`-prefixed ones cost what their field costs (only real introspection is free)', async () => {
     const token = await mintToken(t, org.owner.token, { role: 'EDITOR', spaceId: org.spaceId });
     const cost = async (query: string, variables: Record<string, unknown> = {}) => complexityOf(await t.gql(query, variables, token.secret))!;

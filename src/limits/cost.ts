@@ -137,9 +137,15 @@ function valueCost(plan: ResponsePlan, field: FieldPlan, lists: number, value: u
 }
 
 // Yoga parses each distinct document once and hands the same DocumentNode to every request
-// that sends it, so costs are remembered per document, per operation and variables (a few
-// hundred per document, enough for clients that send the same queries again and again).
-const costsByDocument = new WeakMap<DocumentNode, Map<string, OperationCosts>>();
+// that sends it, so costs are remembered per document, per operation and the values of the
+// variables that can change them (a few hundred per document, enough for clients that send the
+// same queries again and again).
+interface DocumentCosts {
+  /** Per operation name: the variables its cost can depend on, or null for no such operation. */
+  weighed: Map<string, readonly string[] | null>;
+  costs: Map<string, OperationCosts>;
+}
+const costsByDocument = new WeakMap<DocumentNode, DocumentCosts>();
 const COSTS_PER_DOCUMENT = 256;
 
 export interface OperationCosts {
@@ -157,29 +163,55 @@ export function operationCosts(
   operationName: string | undefined,
   variables: Record<string, unknown> | undefined,
 ): OperationCosts {
-  let costs = costsByDocument.get(document);
-  if (!costs) costsByDocument.set(document, (costs = new Map()));
-  // Only numbers and booleans weigh in this schema (`first`/`last`, `@skip`/`@include`): ids,
-  // cursors and other strings are left out of the key, so a query sent for one board after another
-  // is estimated once.
-  let weighed: string;
+  let known = costsByDocument.get(document);
+  if (!known) costsByDocument.set(document, (known = { weighed: new Map(), costs: new Map() }));
+  const name = operationName ?? '';
+  let weighed = known.weighed.get(name);
+  if (weighed === undefined) known.weighed.set(name, (weighed = weighedVariables(document, operationName)));
+  if (!weighed) return UNKNOWABLE; // no such operation: execution refuses it
+  // Only the variables that can weigh (ids, cursors and other strings never do), so that a query
+  // sent for one board after another is estimated once, and no id, cursor or password stays here.
+  const values: Record<string, unknown> = {};
+  let key = name;
   try {
-    weighed = JSON.stringify(variables ?? {}, (name, value) => (name !== '' && typeof value === 'string' ? 0 : value));
+    for (const variable of weighed) {
+      values[variable] = variables?.[variable];
+      key += `\n${JSON.stringify(values[variable])}`;
+    }
   } catch {
-    return UNKNOWABLE; // variables nested too deep to serialize: execution refuses them
+    return UNKNOWABLE; // a value nested too deep to serialize: execution refuses it
   }
-  const key = `${operationName ?? ''}\n${weighed}`;
-  const known = costs.get(key);
-  if (known) return known;
+  const cached = known.costs.get(key);
+  if (cached) return cached;
+  const requested = computeCost(schema, document, operationName, variables);
   const definition = getOperationAST(document, operationName);
   const rootType = definition && schema.getRootType(definition.operation);
-  // The plan keeps the variables without their strings (no id, cursor or password stays in memory).
-  const response = definition && rootType ? new ResponsePlan(schema, rootType, definition, document, JSON.parse(weighed) as Record<string, unknown>) : null;
-  const computed: OperationCosts = { requested: computeCost(schema, document, operationName, variables), response };
-  if (costs.size >= COSTS_PER_DOCUMENT) costs.clear();
-  costs.set(key, computed);
+  const response = definition && rootType ? new ResponsePlan(schema, rootType, definition, document, values) : null;
+  const computed: OperationCosts = { requested, response };
+  // Not remembered when unknowable: those variables were wrong, and the next request's may not be.
+  if (requested === null) return computed;
+  if (known.costs.size >= COSTS_PER_DOCUMENT) known.costs.clear();
+  known.costs.set(key, computed);
   return computed;
 }
+
+/**
+ * The operation's variables that a cost can depend on: numbers (`first`/`last`) and booleans
+ * (`@skip`/`@include`), alone or in lists; null when the document has no such operation.
+ */
+function weighedVariables(document: DocumentNode, operationName: string | undefined): string[] | null {
+  const definition = getOperationAST(document, operationName);
+  if (!definition) return null;
+  const weighed: string[] = [];
+  for (const { variable, type } of definition.variableDefinitions ?? []) {
+    let named = type;
+    while (named.kind !== Kind.NAMED_TYPE) named = named.type;
+    if (WEIGHED_TYPES.has(named.name.value)) weighed.push(variable.name.value);
+  }
+  return weighed;
+}
+
+const WEIGHED_TYPES = new Set(['Int', 'Float', 'Boolean']);
 
 function computeCost(
   schema: GraphQLSchema,
