@@ -8,12 +8,12 @@
 // The cost counts 1 per scalar field and 2 per object field, times the literal `first`/`last`
 // of a connection (depthCostFactor 1: the cost is about the number of fields the response can
 // hold). Armor counts an omitted `first` (default 50) or one given as a variable as 1.
-import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
-import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
-import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
-import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { GraphQLError, type ValidationContext } from 'graphql';
+import { GraphQLError, type ValidationContext, type ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { QueryLimits } from '../env';
 
@@ -35,12 +35,13 @@ function reject(context: ValidationContext | null, error: GraphQLError): void {
 const common = { exposeLimits: true, propagateOnRejection: false, onReject: [reject] };
 
 export function queryLimitsPlugins(limits: QueryLimits): Plugin[] {
-  return [
-    maxTokensPlugin({ ...common, n: limits.maxTokens }),
-    maxDepthPlugin({ ...common, n: limits.maxDepth, ignoreIntrospection: true }),
-    maxAliasesPlugin({ ...common, n: limits.maxAliases }),
-    maxDirectivesPlugin({ ...common, n: limits.maxDirectives }),
-    costLimitPlugin({
+  // The rules are made once, and added by one hook: armor's own plugins make each rule anew,
+  // in a hook of their own, on every request (yoga's validation cache still answers for them).
+  const rules: ValidationRule[] = [
+    maxDepthRule({ ...common, n: limits.maxDepth, ignoreIntrospection: true }),
+    maxAliasesRule({ ...common, n: limits.maxAliases }),
+    maxDirectivesRule({ ...common, n: limits.maxDirectives }),
+    costLimitRule({
       ...common,
       maxCost: limits.maxCost,
       objectCost: 2,
@@ -48,5 +49,13 @@ export function queryLimitsPlugins(limits: QueryLimits): Plugin[] {
       depthCostFactor: 1,
       ignoreIntrospection: true,
     }),
-  ] as Plugin[];
+  ];
+  return [
+    maxTokensPlugin({ ...common, n: limits.maxTokens }) as Plugin,
+    {
+      onValidate({ addValidationRule }) {
+        for (const rule of rules) addValidationRule(rule);
+      },
+    },
+  ];
 }
