@@ -9,7 +9,7 @@ import { idSchema, nameSchema, textSchema } from './validation';
 const ITEMS = oldestFirst('Board.items');
 
 export const Board = builder.prismaObject('Board', {
-  authScopes: (board) => ({ visible: placeOfBoard(board) }),
+  authScopes: (board, ctx) => ctx.reach.canSee(placeOfBoard(board)),
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),

@@ -28,12 +28,8 @@ export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
   AuthScopes: {
-    /** Any valid credential. */
-    authenticated: boolean;
     /** A session or a PERSONAL token with neither scope nor cap below OWNER: the user's full rights. */
     unrestrictedUser: boolean;
-    /** The place is inside, or a parent of something inside, the caller's reach. */
-    visible: Place;
     /** The caller has at least `role` over the whole of `place`. */
     role: { place: Place; role: Role };
     /** The caller may read this token (its creator, an OWNER of its organization, the token itself, or the request just given it). */
@@ -71,23 +67,21 @@ export const builder = new SchemaBuilder<{
     validationError: (failure) => badInput(failure.issues.map((issue) => issue.message).join('; ')),
   },
   scopeAuth: {
-    // A type's scopes (Board: `visible`; ItemConnection: its page) run once per object where
-    // graphql-js checks its type, not again around each of its fields: a page of 20 items was
-    // 80 wrapped resolvers.
+    // A type's scopes (Organization, Space, Board: visible; ItemConnection: its page) run once
+    // per object where graphql-js checks its type, not again around each of its fields: a page
+    // of 20 items was 80 wrapped resolvers.
     // A hidden object is one error at the field that returned it (issue 10: -25 KB allocated
     // per board-and-items request, auth/open CPU 1.29 -> 1.21).
     runScopesOnType: true,
     // Synchronous: every check it answers is computed from the context, and a promise here made
     // the first object of each request wait a turn of microtasks for its scopes.
     authScopes: (ctx) => ({
-      authenticated: ctx.principal.kind !== 'anonymous',
       unrestrictedUser: isUnrestrictedUser(ctx.principal),
-      visible: (place) => ctx.reach.canSee(place),
       role: ({ place, role }) => roleAtLeast(ctx.reach.roleAt(place), role),
       readToken: (token) => readsToken(ctx.principal, ctx.reach, token) || wasIssuedToRequest(ctx.request, token.id),
     }),
-    // Per scope: a place (the common case, once per node of a page) by its ids, anything else whole.
-    cacheKey: (value) => (isPlace(value) ? `${value.organizationId}/${value.spaceId ?? ''}/${value.boardId ?? ''}` : JSON.stringify(value)),
+    // Per scope, by value: each check builds its parameter anew ({ place, role }).
+    cacheKey: (value) => JSON.stringify(value),
     unauthorizedError: (_parent, ctx, _info, result) => {
       if (ctx.principal.kind === 'anonymous') return unauthenticated();
       const failure = roleFailure(result.failure as ScopeFailure);
@@ -99,12 +93,6 @@ export const builder = new SchemaBuilder<{
     },
   },
 });
-
-function isPlace(value: unknown): value is Place {
-  if (typeof value !== 'object' || value === null) return false;
-  const keys = Object.keys(value);
-  return typeof (value as Place).organizationId === 'string' && keys.every((key) => key === 'organizationId' || key === 'spaceId' || key === 'boardId');
-}
 
 type ScopeFailure = { kind?: string; scope?: string; parameter?: unknown; failures?: ScopeFailure[] };
 
@@ -135,5 +123,8 @@ function parseDateTime(value: unknown): Date {
   return date;
 }
 
-builder.queryType({ authScopes: { authenticated: true } });
-builder.mutationType({ authScopes: { authenticated: true } });
+// Any valid credential. Type scopes that are booleans (here, and the visibility of Organization,
+// Space, Board and ItemConnection) skip scope-auth's scope maps: the map of every scope built
+// for the request, a loader cache and a cache key per place, a bound loader per check (issue 10).
+builder.queryType({ authScopes: (_root, ctx) => ctx.principal.kind !== 'anonymous' });
+builder.mutationType({ authScopes: (_root, ctx) => ctx.principal.kind !== 'anonymous' });

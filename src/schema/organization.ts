@@ -31,7 +31,7 @@ const ownerOnly = (operation: 'readMembers' | 'readOrganizationApiTokens' | 'rea
 
 export const Organization = builder.prismaObject('Organization', {
   // Defence in depth: whatever resolver returns an organization, it must be visible.
-  authScopes: (org) => ({ visible: { organizationId: org.id } }),
+  authScopes: (org, ctx) => ctx.reach.canSee({ organizationId: org.id }),
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),

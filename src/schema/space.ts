@@ -11,7 +11,7 @@ import { idSchema, nameSchema } from './validation';
 const BOARDS = oldestFirst('Space.boards');
 
 export const Space = builder.prismaObject('Space', {
-  authScopes: (space) => ({ visible: placeOfSpace(space) }),
+  authScopes: (space, ctx) => ctx.reach.canSee(placeOfSpace(space)),
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
