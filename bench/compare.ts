@@ -14,6 +14,9 @@
 // requests, and its figure is main-thread CPU per request (/proc/self/task/<pid>/schedstat).
 // Prints medians per side: auth, open, auth - open, and open/auth (target 2's ratio).
 //
+// Run with NODE_ENV=production (as npm run bench:compare does): graphql-js reads it when it is
+// loaded, and outside production its instanceof checks cost tens of µs per request.
+//
 // Knobs: COMPARE_ROUNDS=20  COMPARE_REQUESTS=1000  COMPARE_CONCURRENCY=10
 // BENCH_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres
 // Linux only (schedstat). Both sides must share prisma/schema.prisma (one generated client).
@@ -160,6 +163,7 @@ async function drive(app: Side['apps']['auth'], token: string | null, boardIds: 
 }
 
 async function main() {
+  if (process.env.NODE_ENV !== 'production') throw new Error('run with NODE_ENV=production (npm run bench:compare)');
   const ref = process.argv[2];
   if (!ref) throw new Error('usage: npm run bench:compare -- <git ref> (compared with the working tree)');
   const refName = execFileSync('git', ['rev-parse', '--short', ref], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
