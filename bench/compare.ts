@@ -224,6 +224,13 @@ async function main() {
         `${((open / auth) * 100).toFixed(1)}%`,
     );
   }
+  // The change itself: each round's two runs of the same app, one per side, were close in time.
+  const [before, after] = sides;
+  for (const mode of ['auth', 'open'] as const) {
+    const changes = after.samples[mode].map((value, i) => value - before.samples[mode][i]);
+    const [low, high] = quartiles(changes);
+    console.log(`${mode}: working tree - ${before.name}: ${median(changes).toFixed(0)} µs per request (quartiles ${low.toFixed(0)} to ${high.toFixed(0)})`);
+  }
   writeFileSync(path.join(BUILD_DIR, 'last.json'), JSON.stringify({ settings, sides: sides.map(({ name, samples }) => ({ name, samples })) }, null, 2));
 }
 
