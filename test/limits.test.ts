@@ -104,6 +104,30 @@ describe('complexity budget', () => {
     expect(complexityOf(await send({ id: org.boardId, n: 2 }))).toMatchObject({ requestedCost: boardItemsCost(2), cost: boardItemsCost(2) });
   });
 
+  test('an operationName that names no operation leaves the estimate of the unnamed operation alone', async () => {
+    const token = await mintToken(t, org.owner.token, { role: 'VIEWER', spaceId: org.spaceId });
+    const body = (operationName?: string) => ({ query: BOARD_ITEMS, variables: { id: org.boardId, n: 8 }, ...(operationName !== undefined && { operationName }) });
+    const post = (payload: object) => t.http().post('/graphql').set('Authorization', `Bearer ${token.secret}`).send(payload);
+    // "" names no operation (yoga refuses it before execution); it must not stand for "no name".
+    const named = await post(body(''));
+    expect(named.body.data ?? null).toBeNull();
+    expect(named.body.errors?.length).toBe(1);
+    const unnamed = await post(body());
+    expect(unnamed.body.errors).toBeUndefined();
+    expect(unnamed.body.extensions.complexity).toMatchObject({ requestedCost: boardItemsCost(8), cost: boardItemsCost(3) });
+  });
+
+  test('a boolean variable left to its default is read at its default by the charge', async () => {
+    const token = await mintToken(t, org.owner.token, { role: 'VIEWER', spaceId: org.spaceId });
+    const query = `query($id: ID!, $more: Boolean = false) { board(id: $id) { id name @include(if: $more) } }`;
+    const omitted = await t.gql(query, { id: org.boardId }, token.secret);
+    expect(omitted.status).toBe(200);
+    expect(omitted.body.errors).toBeUndefined();
+    expect(omitted.body.data).toEqual({ board: { id: org.boardId } });
+    expect(complexityOf(omitted)).toMatchObject({ cost: 3 });
+    expect(complexityOf(await t.gql(query, { id: org.boardId, more: true }, token.secret))).toMatchObject({ cost: 4 });
+  });
+
   test('aliases are the client’s choice: `__`-prefixed ones cost what their field costs (only real introspection is free)', async () => {
     const token = await mintToken(t, org.owner.token, { role: 'EDITOR', spaceId: org.spaceId });
     const cost = async (query: string, variables: Record<string, unknown> = {}) => complexityOf(await t.gql(query, variables, token.secret))!;

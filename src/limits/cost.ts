@@ -13,7 +13,10 @@ import {
   isLeafType,
   isListType,
   isNonNullType,
+  isInputType,
   isObjectType,
+  typeFromAST,
+  valueFromAST,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -141,8 +144,8 @@ function valueCost(plan: ResponsePlan, field: FieldPlan, lists: number, value: u
 // variables that can change them (a few hundred per document, enough for clients that send the
 // same queries again and again).
 interface DocumentCosts {
-  /** Per operation name: the variables its cost can depend on, or null for no such operation. */
-  weighed: Map<string, readonly string[] | null>;
+  /** Per operation name (null: none given): the variables its cost can depend on. */
+  weighed: Map<string | null, readonly WeighedVariable[]>;
   costs: Map<string, OperationCosts>;
 }
 const costsByDocument = new WeakMap<DocumentNode, DocumentCosts>();
@@ -165,18 +168,23 @@ export function operationCosts(
 ): OperationCosts {
   let known = costsByDocument.get(document);
   if (!known) costsByDocument.set(document, (known = { weighed: new Map(), costs: new Map() }));
-  const name = operationName ?? '';
-  let weighed = known.weighed.get(name);
-  if (weighed === undefined) known.weighed.set(name, (weighed = weighedVariables(document, operationName)));
-  if (!weighed) return UNKNOWABLE; // no such operation: execution refuses it
+  let weighed = known.weighed.get(operationName ?? null);
+  if (!weighed) {
+    // Not remembered when there is no such operation: any name can be sent, and yoga refuses those.
+    const found = weighedVariables(schema, document, operationName);
+    if (!found) return UNKNOWABLE;
+    known.weighed.set(operationName ?? null, (weighed = found));
+  }
   // Only the variables that can weigh (ids, cursors and other strings never do), so that a query
   // sent for one board after another is estimated once, and no id, cursor or password stays here.
-  const values: Record<string, unknown> = {};
-  let key = name;
+  // One left out counts at its default, as execution reads it.
+  const values: Record<string, unknown> = Object.create(null);
+  let key = operationName === undefined ? '' : `=${operationName}`;
   try {
-    for (const variable of weighed) {
-      values[variable] = variables?.[variable];
-      key += `\n${JSON.stringify(values[variable])}`;
+    for (const { name, defaultValue } of weighed) {
+      const value = variables?.[name];
+      values[name] = value === undefined ? defaultValue : value;
+      key += `\n${JSON.stringify(values[name])}`;
     }
   } catch {
     return UNKNOWABLE; // a value nested too deep to serialize: execution refuses it
@@ -195,18 +203,26 @@ export function operationCosts(
   return computed;
 }
 
+interface WeighedVariable {
+  name: string;
+  /** Its default in the operation (undefined: none). */
+  defaultValue: unknown;
+}
+
 /**
  * The operation's variables that a cost can depend on: numbers (`first`/`last`) and booleans
  * (`@skip`/`@include`), alone or in lists; null when the document has no such operation.
  */
-function weighedVariables(document: DocumentNode, operationName: string | undefined): string[] | null {
+function weighedVariables(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): WeighedVariable[] | null {
   const definition = getOperationAST(document, operationName);
   if (!definition) return null;
-  const weighed: string[] = [];
-  for (const { variable, type } of definition.variableDefinitions ?? []) {
+  const weighed: WeighedVariable[] = [];
+  for (const { variable, type, defaultValue } of definition.variableDefinitions ?? []) {
     let named = type;
     while (named.kind !== Kind.NAMED_TYPE) named = named.type;
-    if (WEIGHED_TYPES.has(named.name.value)) weighed.push(variable.name.value);
+    if (!WEIGHED_TYPES.has(named.name.value)) continue;
+    const inputType = typeFromAST(schema, type);
+    weighed.push({ name: variable.name.value, defaultValue: defaultValue && inputType && isInputType(inputType) ? valueFromAST(defaultValue, inputType) : undefined });
   }
   return weighed;
 }
