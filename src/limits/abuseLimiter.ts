@@ -118,8 +118,8 @@ export class AbuseLimiter {
    * chain, is exhausted (nothing left).
    */
   admitBudget(caller: Caller, requestedCost: number): MaybePromise<void> {
-    const states = [this.counters.reached('budget', caller.key, caller.budget), ...caller.minterBudgets.map((m) => this.counters.reached('budget', m.key, m.budget))];
-    return then(all(states), ([own, ...minters]) => this.refuseExhaustedBudget(caller, requestedCost, own, minters));
+    const states = this.alongChain(caller, (key, budget) => this.counters.reached('budget', key, budget));
+    return then(states, ([own, ...minters]) => this.refuseExhaustedBudget(caller, requestedCost, own, minters));
   }
 
   private refuseExhaustedBudget(caller: Caller, requestedCost: number, own: Take, minters: Take[]): void {
@@ -142,11 +142,16 @@ export class AbuseLimiter {
    * left anywhere on its chain.
    */
   chargeBudget(caller: Caller, cost: number, requestedCost: number): MaybePromise<BudgetCharge> {
-    const takes = [this.counters.add('budget', caller.key, cost, caller.budget), ...caller.minterBudgets.map((m) => this.counters.add('budget', m.key, cost, m.budget))];
-    return then(all(takes), ([own, ...minters]) => {
+    const takes = this.alongChain(caller, (key, budget) => this.counters.add('budget', key, cost, budget));
+    return then(takes, ([own, ...minters]) => {
       const remaining = Math.min(own.remaining, ...minters.map((taken) => taken.remaining));
       return { cost, requestedCost, budget: caller.budget, remaining, resetInSeconds: seconds(own.resetMs) };
     });
+  }
+
+  /** `count` on the caller's budget, then on each budget up its minting chain, nearest first. */
+  private alongChain(caller: Caller, count: (key: string, budget: number) => MaybePromise<Take>): MaybePromise<Take[]> {
+    return all([count(caller.key, caller.budget), ...caller.minterBudgets.map((minter) => count(minter.key, minter.budget))]);
   }
 
   /** Before a bearer token is verified: an address that sent too many bad ones waits. */
