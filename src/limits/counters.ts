@@ -79,11 +79,16 @@ interface Window {
 
 function memoryCounters(): Counters {
   const windows = new LRUCache<string, Window>({ max: MEMORY_KEYS });
+  /** The key's window if it has one that has not ended. */
+  const liveWindow = (id: string, now: number): Window | undefined => {
+    const window = windows.get(id);
+    return window && window.endsAt > now ? window : undefined;
+  };
   /** The key's window, a new one if it has none or its window has ended. */
   const windowOf = (kind: CounterKind, key: string, now: number): Window => {
     const id = `${kind}:${key}`;
-    let window = windows.get(id);
-    if (!window || window.endsAt <= now) windows.set(id, (window = { count: 0, endsAt: now + WINDOW_MS }));
+    let window = liveWindow(id, now);
+    if (!window) windows.set(id, (window = { count: 0, endsAt: now + WINDOW_MS }));
     return window;
   };
   return {
@@ -105,13 +110,13 @@ function memoryCounters(): Counters {
     },
     reached(kind, key, limit) {
       const now = Date.now();
-      const window = windows.get(`${kind}:${key}`);
-      if (!window || window.endsAt <= now) return { allowed: limit > 0, limit, remaining: Math.max(limit, 0), resetMs: WINDOW_MS };
+      const window = liveWindow(`${kind}:${key}`, now);
+      if (!window) return { allowed: limit > 0, limit, remaining: Math.max(limit, 0), resetMs: WINDOW_MS };
       return { allowed: window.count < limit, limit, remaining: Math.max(limit - window.count, 0), resetMs: window.endsAt - now };
     },
     giveBack(kind, key, amount) {
-      const window = windows.get(`${kind}:${key}`);
-      if (window && window.endsAt > Date.now()) window.count = Math.max(window.count - amount, 0);
+      const window = liveWindow(`${kind}:${key}`, Date.now());
+      if (window) window.count = Math.max(window.count - amount, 0);
     },
     health: () => ({ store: 'memory' }),
     close: async () => undefined,
