@@ -144,8 +144,8 @@ function valueCost(plan: ResponsePlan, field: FieldPlan, lists: number, value: u
 // variables that can change them (a few hundred per document, enough for clients that send the
 // same queries again and again).
 interface DocumentCosts {
-  /** Per operation name (null: none given): the variables its cost can depend on. */
-  weighed: Map<string | null, readonly WeighedVariable[]>;
+  /** Per operation name (null: none given): the operation, read once. */
+  operations: Map<string | null, OperationShape>;
   costs: Map<string, OperationCosts>;
 }
 const costsByDocument = new WeakMap<DocumentNode, DocumentCosts>();
@@ -167,13 +167,13 @@ export function operationCosts(
   variables: Record<string, unknown> | undefined,
 ): OperationCosts {
   let known = costsByDocument.get(document);
-  if (!known) costsByDocument.set(document, (known = { weighed: new Map(), costs: new Map() }));
-  let weighed = known.weighed.get(operationName ?? null);
-  if (!weighed) {
+  if (!known) costsByDocument.set(document, (known = { operations: new Map(), costs: new Map() }));
+  let operation = known.operations.get(operationName ?? null);
+  if (!operation) {
     // Not remembered when there is no such operation: any name can be sent, and yoga refuses those.
-    const found = weighedVariables(schema, document, operationName);
+    const found = operationShape(schema, document, operationName);
     if (!found) return UNKNOWABLE;
-    known.weighed.set(operationName ?? null, (weighed = found));
+    known.operations.set(operationName ?? null, (operation = found));
   }
   // Only the variables that can weigh (ids, cursors and other strings never do), so that a query
   // sent for one board after another is estimated once, and no id, cursor or password stays here.
@@ -181,7 +181,7 @@ export function operationCosts(
   const values: Record<string, unknown> = Object.create(null);
   let key = operationName === undefined ? '' : `=${operationName}`;
   try {
-    for (const { name, defaultValue } of weighed) {
+    for (const { name, defaultValue } of operation.weighed) {
       const value = variables?.[name];
       values[name] = value === undefined ? defaultValue : value;
       key += `\n${JSON.stringify(values[name])}`;
@@ -192,9 +192,8 @@ export function operationCosts(
   const cached = known.costs.get(key);
   if (cached) return cached;
   const requested = computeCost(schema, document, operationName, variables);
-  const definition = getOperationAST(document, operationName);
-  const rootType = definition && schema.getRootType(definition.operation);
-  const response = definition && rootType ? new ResponsePlan(schema, rootType, definition, document, values) : null;
+  const { definition, rootType } = operation;
+  const response = rootType ? new ResponsePlan(schema, rootType, definition, document, values) : null;
   const computed: OperationCosts = { requested, response };
   // Not remembered when unknowable: those variables were wrong, and the next request's may not be.
   if (requested === null) return computed;
@@ -209,11 +208,18 @@ interface WeighedVariable {
   defaultValue: unknown;
 }
 
-/**
- * The operation's variables that a cost can depend on: numbers (`first`/`last`) and booleans
- * (`@skip`/`@include`), alone or in lists; null when the document has no such operation.
- */
-function weighedVariables(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): WeighedVariable[] | null {
+interface OperationShape {
+  definition: OperationDefinitionNode;
+  rootType: GraphQLObjectType | undefined;
+  /**
+   * The variables that a cost can depend on: numbers (`first`/`last`) and booleans
+   * (`@skip`/`@include`), alone or in lists.
+   */
+  weighed: WeighedVariable[];
+}
+
+/** The operation `operationName` picks in the document, or null when there is none. */
+function operationShape(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): OperationShape | null {
   const definition = getOperationAST(document, operationName);
   if (!definition) return null;
   const weighed: WeighedVariable[] = [];
@@ -224,7 +230,7 @@ function weighedVariables(schema: GraphQLSchema, document: DocumentNode, operati
     const inputType = typeFromAST(schema, type);
     weighed.push({ name: variable.name.value, defaultValue: defaultValue && inputType && isInputType(inputType) ? valueFromAST(defaultValue, inputType) : undefined });
   }
-  return weighed;
+  return { definition, rootType: schema.getRootType(definition.operation) ?? undefined, weighed };
 }
 
 const WEIGHED_TYPES = new Set(['Int', 'Float', 'Boolean']);
