@@ -26,6 +26,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { openDatabase } from '../src/db/database';
 import { growTokens, seedDataset, settle } from './seed';
+import { BOARD_QUERY, UNREFUSING_LIMITS } from './workload';
 
 type AppModule = typeof import('./compare-entry');
 
@@ -46,18 +47,6 @@ const settings = {
   requests: intEnv('COMPARE_REQUESTS', 1_000),
   concurrency: intEnv('COMPARE_CONCURRENCY', 10),
   postgresUrl: process.env.BENCH_POSTGRES_URL || 'postgresql://postgres@127.0.0.1:5432/postgres',
-};
-
-const BOARD_QUERY = `query Board($id: ID!) {
-  board(id: $id) { id name items(first: 20) { edges { node { id name status } } } }
-}`;
-
-/** High enough that no limit ever refuses, while every limit still runs (as bench/server.ts). */
-const UNREFUSING_LIMITS = {
-  RATE_LIMIT_TOKEN_PER_MINUTE: '100000000',
-  RATE_LIMIT_ANONYMOUS_PER_MINUTE: '100000000',
-  BUDGET_DEFAULT_PER_MINUTE: '100000000',
-  BUDGET_MAX_PER_MINUTE: '100000000',
 };
 
 /** The side's sources compiled into one CommonJS file; packages stay in node_modules. */

@@ -46,6 +46,7 @@ import { growTokens, seedDataset, countRows, settle, type Dataset } from './seed
 import type { ChildMessage, Counters, ParentMessage } from './child';
 import type { ChildOptions } from './server';
 import type { BareYogaOptions } from './bare-yoga';
+import { BOARD_QUERY } from './workload';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -107,17 +108,6 @@ function publicSettings() {
   const { resultsDir: _resultsDir, profileDir: _profileDir, ...rest } = settings;
   return { ...rest, postgresUrl: url.toString() };
 }
-
-/** The query of issue 10, as sent in the main comparison. */
-const BOARD_QUERY = `query Board($id: ID!) {
-  board(id: $id) {
-    id
-    name
-    items(first: 20) {
-      edges { node { id name status } }
-    }
-  }
-}`;
 
 /** The same with a cursor (null for the first page): the scenarios of target 4 all send this one. */
 const BOARD_PAGE_QUERY = `query BoardPage($id: ID!, $after: String) {

@@ -12,6 +12,7 @@ import { loadConfig } from '../src/env';
 import { openDatabase } from '../src/db/database';
 import { argon2Counters } from '../src/auth/password';
 import { fail, listen, serveParent } from './child';
+import { UNREFUSING_LIMITS } from './workload';
 
 export interface ChildOptions {
   databaseUrl?: string;
@@ -21,16 +22,6 @@ export interface ChildOptions {
   logLevel: string;
   poolSize: number;
 }
-
-/** High enough that no limit ever refuses the benchmark, while every limit still runs. */
-const UNREFUSING_LIMITS = {
-  RATE_LIMIT_TOKEN_PER_MINUTE: '100000000',
-  RATE_LIMIT_ANONYMOUS_PER_MINUTE: '100000000',
-  RATE_LIMIT_LOGIN_FAILURES_PER_MINUTE: '100000000',
-  RATE_LIMIT_SIGNUP_PER_MINUTE: '100000000',
-  BUDGET_DEFAULT_PER_MINUTE: '100000000',
-  BUDGET_MAX_PER_MINUTE: '100000000',
-};
 
 async function main() {
   const options = JSON.parse(process.env.BENCH_CHILD_OPTIONS ?? '') as ChildOptions;
