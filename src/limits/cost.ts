@@ -92,9 +92,37 @@ class ResponsePlan {
       const field = type.getFields()[name];
       if (!field) continue;
       const named = getNamedType(field.type);
-      plan.push({ responseKey, lists: listDepth(field.type), leaf: isLeafType(named), nodes, objectType: isObjectType(named) ? named : undefined });
+      plan.push({ responseKey, lists: listDepth(field.type), nullable: !isNonNullType(field.type), leaf: isLeafType(named), nodes, objectType: isObjectType(named) ? named : undefined });
     }
     return plan;
+  }
+
+  /**
+   * What one non-null value of the field costs when that does not depend on the response:
+   * a scalar (1), or an object whose fields are all scalars or non-null objects of that kind
+   * and no lists (graphql-js never leaves a non-null field out of an object it returns: an
+   * error there nulls the object). Such values are then counted without walking them: a page
+   * of items is 20 of the same, not 80 fields. Null when their cost depends on what they hold.
+   */
+  fixedCost(field: FieldPlan): number | null {
+    if (field.fixed !== undefined) return field.fixed;
+    let fixed: number | null = SCALAR_COST;
+    if (!field.leaf) {
+      fixed = field.objectType ? OBJECT_COST : null;
+      for (const subfield of field.objectType ? this.subfields(field as FieldPlan & { objectType: GraphQLObjectType }) : []) {
+        if (subfield.leaf && subfield.lists === 0) {
+          fixed! += SCALAR_COST; // a null scalar costs what a value does
+          continue;
+        }
+        const each = subfield.lists === 0 && !subfield.nullable ? this.fixedCost(subfield) : null;
+        if (each === null) {
+          fixed = null;
+          break;
+        }
+        fixed! += each;
+      }
+    }
+    return (field.fixed = fixed);
   }
 }
 
@@ -102,6 +130,8 @@ interface FieldPlan {
   responseKey: string;
   /** How many lists the field's type wraps its named type in (`[Item!]!`: 1). */
   lists: number;
+  /** The field's own type is nullable (its list elements may still be non-null). */
+  nullable: boolean;
   /** Its named type is a scalar or an enum. */
   leaf: boolean;
   nodes: readonly FieldNode[];
@@ -109,6 +139,8 @@ interface FieldPlan {
   objectType: GraphQLObjectType | undefined;
   /** Collected on first use. */
   subfields?: FieldPlan[];
+  /** ResponsePlan.fixedCost, computed on first use. */
+  fixed?: number | null;
 }
 
 /** The field's type read once when its plan is made, not unwrapped again for every value. */
@@ -136,7 +168,7 @@ function valueCost(plan: ResponsePlan, field: FieldPlan, lists: number, value: u
   if (field.leaf || typeof value !== 'object') return SCALAR_COST;
   // An abstract type would need the value's runtime type: none in this schema.
   if (!field.objectType) return OBJECT_COST;
-  return OBJECT_COST + fieldsCost(plan, plan.subfields(field as FieldPlan & { objectType: GraphQLObjectType }), value as Record<string, unknown>);
+  return plan.fixedCost(field) ?? OBJECT_COST + fieldsCost(plan, plan.subfields(field as FieldPlan & { objectType: GraphQLObjectType }), value as Record<string, unknown>);
 }
 
 // Yoga parses each distinct document once and hands the same DocumentNode to every request
