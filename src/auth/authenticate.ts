@@ -12,7 +12,7 @@ import { type LastUsedRecorder, withNewestAddress } from './lastUsedRecorder';
 import { verifyAgainstDummy } from './password';
 import type { Principal } from './principal';
 import type { SecretProofCache } from './secretProofCache';
-import { parseToken } from './tokenFormat';
+import { checksumMatches, tokenParts, type TokenParts } from './tokenFormat';
 import { secretDigest } from './issueToken';
 import { replacedSecretPresented } from './reuseDetection';
 import { blockedByPolicy, blockingPolicies } from './tokenPolicy';
@@ -55,14 +55,19 @@ export function createAuthenticator(deps: {
     throw invalidToken();
   }
 
+  // A token string proven before had a valid checksum (it is checked before any proof is
+  // made), so the checksum is computed only when the cache cannot answer: a malformed token is
+  // still refused without touching the database.
+
   /**
    * The session's record: from the cache when this very token string was proven against it
    * before, else from the database (one statement) and verified.
    */
-  function session(token: string, publicId: string, secret: string): MaybePromise<SessionRecord> {
-    const cached = credentials.get(publicId);
+  function session(token: string, parts: TokenParts): MaybePromise<SessionRecord> {
+    const cached = credentials.get(parts.publicId);
     if (cached?.kind === 'session' && proofs.proven(token, [cached.record.session.secretHash])) return cached.record;
-    return loadSession(token, publicId, secret);
+    if (!checksumMatches(parts)) return refuse(token.slice(0, 200));
+    return loadSession(token, parts.publicId, parts.secret);
   }
 
   async function loadSession(token: string, publicId: string, secret: string): Promise<SessionRecord> {
@@ -77,10 +82,11 @@ export function createAuthenticator(deps: {
     return found;
   }
 
-  function apiToken(token: string, publicId: string, secret: string, now: Date): MaybePromise<ApiTokenRecord> {
-    const cached = credentials.get(publicId);
+  function apiToken(token: string, parts: TokenParts, now: Date): MaybePromise<ApiTokenRecord> {
+    const cached = credentials.get(parts.publicId);
     if (cached?.kind === 'token' && proofs.proven(token, candidateHashes(cached.record.token, now))) return cached.record;
-    return loadApiToken(token, publicId, secret, now);
+    if (!checksumMatches(parts)) return refuse(token.slice(0, 200));
+    return loadApiToken(token, parts.publicId, parts.secret, now);
   }
 
   async function loadApiToken(token: string, publicId: string, secret: string, now: Date): Promise<ApiTokenRecord> {
@@ -133,17 +139,17 @@ export function createAuthenticator(deps: {
       const match = /^Bearer[ ]+(\S+)[ ]*$/i.exec(authorization);
       if (!match) return refuse(authorization.slice(0, 200));
       const token = match[1];
-      const parsed = parseToken(token);
-      if (!parsed) return refuse(token.slice(0, 200));
+      const parts = tokenParts(token);
+      if (!parts) return refuse(token.slice(0, 200));
       const now = new Date();
 
-      if (parsed.prefix === 'pcs_') {
-        return then(session(token, parsed.publicId, parsed.secret), ({ session: row, user, memberships }): Principal => {
+      if (parts.prefix === 'pcs_') {
+        return then(session(token, parts), ({ session: row, user, memberships }): Principal => {
           if (row.expiresAt <= now) throw invalidToken('This session has expired: log in again.');
           return { kind: 'session', user, memberships, sessionId: row.id, expiresAt: row.expiresAt };
         });
       }
-      return then(apiToken(token, parsed.publicId, parsed.secret, now), (record) => tokenPrincipal(record, clientAddress, now));
+      return then(apiToken(token, parts, now), (record) => tokenPrincipal(record, clientAddress, now));
     },
   };
 }

@@ -51,13 +51,25 @@ const TOKEN_PATTERN = new RegExp(
   `^(pcl_|pcs_)([0-9A-Za-z]{${PUBLIC_ID_LENGTH}})([0-9A-Za-z]{${SECRET_LENGTH}})([0-9A-Za-z]{${CHECKSUM_LENGTH}})$`,
 );
 
-/** The token's parts, or null when it is not a well-formed token with a valid checksum. */
-export function parseToken(token: string): ParsedToken | null {
+export interface TokenParts extends ParsedToken {
+  checksum: string;
+}
+
+/** The token's parts when it has a token's shape, its checksum not yet checked (checksumMatches). */
+export function tokenParts(token: string): TokenParts | null {
   const match = TOKEN_PATTERN.exec(token);
   if (!match) return null;
   const [, prefix, publicId, secret, sum] = match;
-  if (checksum(prefix + publicId + secret) !== sum) return null;
-  return { prefix: prefix as TokenPrefix, publicId, secret };
+  return { prefix: prefix as TokenPrefix, publicId, secret, checksum: sum };
+}
+
+export const checksumMatches = (parts: TokenParts) => checksum(parts.prefix + parts.publicId + parts.secret) === parts.checksum;
+
+/** The token's parts, or null when it is not a well-formed token with a valid checksum. */
+export function parseToken(token: string): ParsedToken | null {
+  const parts = tokenParts(token);
+  if (!parts || !checksumMatches(parts)) return null;
+  return { prefix: parts.prefix, publicId: parts.publicId, secret: parts.secret };
 }
 
 /** Identifies a token without revealing its secret. */
