@@ -3,7 +3,7 @@
 // free ports with node:http, reports its ports over IPC, answers { type: 'counters' } with its
 // Counters, profiles itself between 'profile-start' and 'profile-stop' (BENCH_PROFILE_DIR), and
 // stops on { type: 'stop' } once the requests in flight are answered.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Session } from 'node:inspector';
 import type { AddressInfo } from 'node:net';
@@ -31,6 +31,12 @@ export interface Counters {
   statements: number;
   /** CPU time of this process (user + system, all threads), in milliseconds. */
   cpuMs: number;
+  /**
+   * CPU time of its main thread alone (the event loop, which runs every request's JavaScript),
+   * in milliseconds; the rest is V8's garbage collector and compiler threads and libuv's pool.
+   * Linux only (/proc/self/task/<pid>/schedstat).
+   */
+  mainThreadCpuMs?: number;
 }
 
 export function send(message: ChildMessage) {
@@ -58,7 +64,15 @@ export function listen(handler: (req: IncomingMessage, res: ServerResponse) => u
  * Answers the parent until it says stop, then closes the servers, waits for the requests in
  * flight, calls `close` (apps, database) and disconnects. Sends 'ready' with the servers' ports.
  */
-export function serveParent(servers: Record<string, Server>, counters: () => Omit<Counters, 'cpuMs'>, close: () => Promise<unknown>) {
+function mainThreadCpuMs(): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
+export function serveParent(servers: Record<string, Server>, counters: () => Omit<Counters, 'cpuMs' | 'mainThreadCpuMs'>, close: () => Promise<unknown>) {
   const all = Object.values(servers);
   let profiler: Session | undefined;
   const inspect = (method: string) =>
@@ -77,7 +91,7 @@ export function serveParent(servers: Record<string, Server>, counters: () => Omi
       });
     } else if (message.type === 'counters') {
       const cpu = process.cpuUsage();
-      send({ type: 'counters', ...counters(), cpuMs: (cpu.user + cpu.system) / 1000 });
+      send({ type: 'counters', ...counters(), cpuMs: (cpu.user + cpu.system) / 1000, mainThreadCpuMs: mainThreadCpuMs() });
     } else if (message.type === 'stop') {
       // No new connections; requests still in flight from the last run finish first.
       const closed = Promise.all(all.map((server) => new Promise((resolve) => server.close(resolve))));
