@@ -720,8 +720,8 @@ async function alternate(scenarios: Scenario[], storedTokens: number): Promise<R
   const runs: RunResult[][] = scenarios.map(() => []);
   for (let round = 0; round < settings.rounds; round++) {
     // Where a run stands moves its figures by several percent: with (y), (a), (b) always in that
-    // order, (b) answered 8% more requests per second right after (a) than first after (y),
-    // while (a) did not move. So odd rounds take the gateway's scenarios in reverse order, and
+    // order, (b) answered about 8% more requests per second right after (a) than first after
+    // (y) in quick runs, while (a) did not move. So odd rounds take the gateway's scenarios in reverse order, and
     // (y), which runs in its own process, stays first: each of (a) and (b) comes first after
     // (y) once and after the other once.
     const entries = [...scenarios.entries()];
