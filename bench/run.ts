@@ -721,9 +721,9 @@ async function alternate(scenarios: Scenario[], storedTokens: number): Promise<R
   for (let round = 0; round < settings.rounds; round++) {
     // Where a run stands moves its figures by several percent: with (y), (a), (b) always in that
     // order, (b) answered about 8% more requests per second right after (a) than first after
-    // (y) in quick runs, while (a) did not move. So odd rounds take the gateway's scenarios in reverse order, and
-    // (y), which runs in its own process, stays first: each of (a) and (b) comes first after
-    // (y) once and after the other once.
+    // (y) in quick runs, while (a) did not move. So odd rounds take the gateway's scenarios in
+    // reverse order, and (y), which runs in its own process, stays first: each of (a) and (b)
+    // comes first after (y) once and after the other once.
     const entries = [...scenarios.entries()];
     const fixed = entries[0][1].key === 'yoga' ? 1 : 0;
     const order = round % 2 ? [...entries.slice(0, fixed), ...entries.slice(fixed).reverse()] : entries;

@@ -105,24 +105,21 @@ class ResponsePlan {
    * of items is 20 of the same, not 80 fields. Null when their cost depends on what they hold.
    */
   fixedCost(field: FieldPlan): number | null {
-    if (field.fixed !== undefined) return field.fixed;
-    let fixed: number | null = SCALAR_COST;
-    if (!field.leaf) {
-      fixed = field.objectType ? OBJECT_COST : null;
-      for (const subfield of field.objectType ? this.subfields(field as FieldPlan & { objectType: GraphQLObjectType }) : []) {
-        if (subfield.leaf && subfield.lists === 0) {
-          fixed! += SCALAR_COST; // a null scalar costs what a value does
-          continue;
-        }
-        const each = subfield.lists === 0 && !subfield.nullable ? this.fixedCost(subfield) : null;
-        if (each === null) {
-          fixed = null;
-          break;
-        }
-        fixed! += each;
-      }
+    if (field.fixed === undefined) field.fixed = this.computeFixedCost(field);
+    return field.fixed;
+  }
+
+  private computeFixedCost(field: FieldPlan): number | null {
+    if (field.leaf) return SCALAR_COST; // a null scalar costs what a value does
+    if (!field.objectType) return null;
+    let cost = OBJECT_COST;
+    for (const subfield of this.subfields(field as FieldPlan & { objectType: GraphQLObjectType })) {
+      if (subfield.lists > 0 || (subfield.nullable && !subfield.leaf)) return null;
+      const each = this.fixedCost(subfield);
+      if (each === null) return null;
+      cost += each;
     }
-    return (field.fixed = fixed);
+    return cost;
   }
 }
 
