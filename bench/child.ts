@@ -60,10 +60,7 @@ export function listen(handler: (req: IncomingMessage, res: ServerResponse) => u
   });
 }
 
-/**
- * Answers the parent until it says stop, then closes the servers, waits for the requests in
- * flight, calls `close` (apps, database) and disconnects. Sends 'ready' with the servers' ports.
- */
+/** Counters.mainThreadCpuMs, where /proc has it. */
 function mainThreadCpuMs(): number | undefined {
   try {
     return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
@@ -72,6 +69,10 @@ function mainThreadCpuMs(): number | undefined {
   }
 }
 
+/**
+ * Answers the parent until it says stop, then closes the servers, waits for the requests in
+ * flight, calls `close` (apps, database) and disconnects. Sends 'ready' with the servers' ports.
+ */
 export function serveParent(servers: Record<string, Server>, counters: () => Omit<Counters, 'cpuMs' | 'mainThreadCpuMs'>, close: () => Promise<unknown>) {
   const all = Object.values(servers);
   let profiler: Session | undefined;
