@@ -28,7 +28,10 @@ export function pageLimitsPlugin(limiter: AbuseLimiter, clientAddressOf: ClientA
   return {
     // Not async: every GraphQL request passes here too, and needs no promise to pass.
     onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
-      if (url.pathname !== '/healthz' && !isGraphiQLRequest(request, url) && !isConsolePageRequest(request, url)) return;
+      // One read of `url`: whatwg-node hands the hooks a lazy URL that parses the request's URL
+      // again at every property read (three times here, on every request, before this).
+      const { pathname } = url;
+      if (pathname !== '/healthz' && !isGraphiQLRequest(request, { pathname }) && !isConsolePageRequest(request, pathname)) return;
       const refuse = (error: unknown) => {
         if (!(error instanceof GraphQLError)) throw error;
         const http = error.extensions.http as { status: number; headers: Record<string, string> };

@@ -62,12 +62,12 @@ export function ensureConsoleBuilt(log: (message: string) => void = () => {}): v
   if (result.status !== 0) throw new Error(`Building the console failed (vite build exited with ${result.status ?? result.signal}).`);
 }
 
-export const isConsolePath = (url: URL): boolean => url.pathname === '/console' || url.pathname.startsWith('/console/');
+export const isConsolePath = (pathname: string): boolean => pathname === '/console' || pathname.startsWith('/console/');
 const ASSETS_PREFIX = '/console/assets/';
 
 /** A page load of the console (not one of its asset files): counted against the address's request rate. */
-export function isConsolePageRequest(request: Request, url: URL): boolean {
-  return isConsolePath(url) && !url.pathname.startsWith(ASSETS_PREFIX) && (request.method === 'GET' || request.method === 'HEAD');
+export function isConsolePageRequest(request: Request, pathname: string): boolean {
+  return isConsolePath(pathname) && !pathname.startsWith(ASSETS_PREFIX) && (request.method === 'GET' || request.method === 'HEAD');
 }
 
 interface BuiltFile {
@@ -92,7 +92,8 @@ export function consolePlugin(): Plugin {
   let build: ReturnType<typeof loadBuild> = null;
   return {
     onRequest({ request, url, endResponse, fetchAPI }) {
-      if (!isConsolePath(url)) return;
+      const { pathname } = url; // one read: each read of yoga's `url` parses it again
+      if (!isConsolePath(pathname)) return;
       const headers = { 'Content-Security-Policy': CONSOLE_CONTENT_SECURITY_POLICY, 'X-Frame-Options': 'DENY' };
       const respond = (body: BodyInit | null, status: number, extra: Record<string, string>) =>
         endResponse(new fetchAPI.Response(request.method === 'HEAD' ? null : body, { status, headers: { ...headers, ...extra } }));
@@ -105,8 +106,8 @@ export function consolePlugin(): Plugin {
         respond('The console is not built: run `npm run console:build` (npm install and npm start build it).', 503, { 'Content-Type': 'text/plain; charset=utf-8' });
         return;
       }
-      if (url.pathname.startsWith(ASSETS_PREFIX)) {
-        const file = build.assets.get(url.pathname.slice(ASSETS_PREFIX.length));
+      if (pathname.startsWith(ASSETS_PREFIX)) {
+        const file = build.assets.get(pathname.slice(ASSETS_PREFIX.length));
         if (!file) {
           respond('Not found.', 404, { 'Content-Type': 'text/plain; charset=utf-8' });
           return;

@@ -11,8 +11,11 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 export const GRAPHIQL_OPTIONS = { title: 'Portcullis GraphiQL', shouldPersistHeaders: false };
 
 /** A browser asking for /graphql: the page, not a GraphQL response. */
-export function isGraphiQLRequest(request: Request, url: URL): boolean {
-  return request.method === 'GET' && (url.pathname === '/graphql' || url.pathname === '/graphql/') && !!request.headers.get('accept')?.includes('text/html');
+/** `url` is read only for a GET, and once: each read of yoga's lazy `url` parses the URL again. */
+export function isGraphiQLRequest(request: Request, url: Pick<URL, 'pathname'>): boolean {
+  if (request.method !== 'GET') return false;
+  const { pathname } = url;
+  return (pathname === '/graphql' || pathname === '/graphql/') && !!request.headers.get('accept')?.includes('text/html');
 }
 
 export function graphiqlPage(): { html: string; contentSecurityPolicy: string } {
