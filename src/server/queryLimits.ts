@@ -53,8 +53,7 @@ export function queryLimitsPlugins(limits: QueryLimits): Plugin[] {
   // They run inside the validation function rather than being added to each request's rules:
   // yoga caches validation per document, keyed by the names of every rule in the list it is
   // given, so added rules made every request build a longer key (a few µs a request in the
-  // profile, issue 10)
-  // for a validation that runs once per document either way.
+  // profile, issue 10) for a validation that runs once per document either way.
   const validateWithLimits: typeof validate = (schema, document, rules, ...rest) =>
     validate(schema, document, [...(rules ?? specifiedRules), ...limitRules], ...rest);
   return [
