@@ -300,6 +300,15 @@ describe('GraphiQL and /healthz count against the per-address rate', () => {
     expectRefused(await send(server, { path: '/healthz' }));
   });
 
+  test('/healthz by any method and with a query string counts too (POSTs are let through unparsed only when not for it)', async () => {
+    const server = await liveApp({ limits: { anonymousRequestsPerMinute: 3 } });
+    expect((await send(server, { method: 'POST', path: '/healthz' })).status).toBe(200);
+    expect((await send(server, { method: 'DELETE', path: '/healthz?probe=1' })).status).toBe(200);
+    expect((await send(server, { path: '/healthz?probe=2' })).status).toBe(200);
+    expectRefused(await send(server, { method: 'POST', path: '/healthz' }));
+    expectRefused(await send(server, { method: 'PUT', path: '/healthz?probe=3' }));
+  });
+
   test('one allowance for the address: pages, probes and unauthenticated operations together', async () => {
     const server = await liveApp({ limits: { anonymousRequestsPerMinute: 3 } });
     expect((await graphiql(server)).status).toBe(200);
