@@ -32,7 +32,10 @@ export class CredentialCache {
     ttlMs: number,
     private readonly metrics: CacheStats = noCacheStats,
   ) {
-    this.entries = maxEntries > 0 ? new LRUCache({ max: maxEntries, ttl: ttlMs }) : null;
+    // ttlResolution 0: the clock is read at each lookup. By default lru-cache keeps the time it
+    // read for 1 ms and sets a timer to forget it: a timer created, and later fired, on nearly
+    // every request (issue 10).
+    this.entries = maxEntries > 0 ? new LRUCache({ max: maxEntries, ttl: ttlMs, ttlResolution: 0 }) : null;
   }
 
   /** The generation a read starts in (pass it to `store`). */

@@ -8,9 +8,9 @@ import { RequestCache } from '@pothos/plugin-scope-auth';
 import type { Plugin } from 'graphql-yoga';
 
 export function scopeCachePlugin(): Plugin {
+  // One hooks object for every request: onExecuteDone is given the execution's arguments.
+  const afterExecution = { onExecuteDone: ({ args }: { args: { contextValue: unknown } }) => RequestCache.clearForContext(args.contextValue as object) };
   return {
-    onExecute({ args }) {
-      return { onExecuteDone: () => RequestCache.clearForContext(args.contextValue as object) };
-    },
+    onExecute: () => afterExecution,
   };
 }
