@@ -28,10 +28,10 @@ export function pageLimitsPlugin(limiter: AbuseLimiter, clientAddressOf: ClientA
   return {
     // Not async: every GraphQL request passes here too, and needs no promise to pass.
     onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
-      // The pages are GETs (GraphiQL, the console's pages) and /healthz (any method, and its
-      // path holds "healthz" however the URL spells it): a GraphQL POST passes without its URL
-      // being parsed. Then one read of `url`: whatwg-node hands the hooks a lazy URL that parses
-      // the request's URL again at every property read.
+      // GraphiQL and the console's pages are GETs or HEADs, and /healthz answers any method (its
+      // URL holds "healthz" however it is spelled): a GraphQL POST passes without its URL being
+      // parsed. Then one read of `url`: whatwg-node hands the hooks a lazy URL that parses the
+      // request's URL again at every property read.
       if (request.method !== 'GET' && request.method !== 'HEAD' && !request.url.includes('healthz')) return;
       const { pathname } = url;
       if (pathname !== '/healthz' && !isGraphiQLRequest(request, { pathname }) && !isConsolePageRequest(request, pathname)) return;

@@ -10,8 +10,10 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 
 export const GRAPHIQL_OPTIONS = { title: 'Portcullis GraphiQL', shouldPersistHeaders: false };
 
-/** A browser asking for /graphql: the page, not a GraphQL response. */
-/** `url` is read only for a GET, and once: each read of yoga's lazy `url` parses the URL again. */
+/**
+ * A browser asking for /graphql: the page, not a GraphQL response. `url` is read only for a
+ * GET, and once: each read of yoga's lazy `url` parses the URL again.
+ */
 export function isGraphiQLRequest(request: Request, url: Pick<URL, 'pathname'>): boolean {
   if (request.method !== 'GET') return false;
   const { pathname } = url;
