@@ -60,10 +60,15 @@ export function listen(handler: (req: IncomingMessage, res: ServerResponse) => u
   });
 }
 
+/** CPU time of this process's main thread so far, in nanoseconds (first field of schedstat; Linux only, throws elsewhere). */
+export function mainThreadCpuNs(): number {
+  return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
+}
+
 /** Counters.mainThreadCpuMs, where /proc has it. */
 function mainThreadCpuMs(): number | undefined {
   try {
-    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+    return mainThreadCpuNs() / 1e6;
   } catch {
     return undefined;
   }

@@ -25,6 +25,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path';
 import { Client } from 'pg';
 import { openDatabase } from '../src/db/database';
+import { mainThreadCpuNs } from './child';
 import { growTokens, seedDataset, settle } from './seed';
 import { BOARD_QUERY, UNREFUSING_LIMITS } from './workload';
 
@@ -76,11 +77,6 @@ function checkout(ref: string): string {
   if (schema(root) !== schema(REPO_ROOT)) throw new Error(`${ref} has another prisma/schema.prisma: its generated client would differ`);
   cpSync(path.join(REPO_ROOT, 'src', 'generated'), path.join(root, 'src', 'generated'), { recursive: true });
   return root;
-}
-
-/** CPU time of this process's main thread so far, in nanoseconds (first field of schedstat). */
-function mainThreadCpuNs(): number {
-  return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
 }
 
 const median = (values: number[]) => {
