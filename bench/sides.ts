@@ -113,13 +113,11 @@ export async function drive(app: App, token: string | null, boardIds: string[], 
   const loop = async () => {
     while (next < count) {
       const boardId = boardIds[next++ % boardIds.length];
-      const response = await app.fetch(
-        new Request('http://bench.local/graphql', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
-          body: JSON.stringify({ query: BOARD_QUERY, variables: { id: boardId } }),
-        }),
-      );
+      const payload = JSON.stringify({ query: BOARD_QUERY, variables: { id: boardId } });
+      // With its Content-Length, as every HTTP client sends it: without one, the body limit
+      // counts the body through a stream (src/server/bodyLimit.ts), which no HTTP request here takes.
+      const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)), ...(token && { authorization: `Bearer ${token}` }) };
+      const response = await app.fetch(new Request('http://bench.local/graphql', { method: 'POST', headers, body: payload }));
       const body = (await response.json()) as { data?: { board?: { items: { edges: unknown[] } } }; errors?: unknown };
       if (response.status !== 200 || body.errors || body.data?.board?.items.edges.length !== 20) {
         throw new Error(`unexpected answer (HTTP ${response.status}): ${JSON.stringify(body).slice(0, 300)}`);
