@@ -1,31 +1,33 @@
 // `npm run bench:instructions [-- <git ref>]`: what authentication, scopes and limits cost per
 // request, counted in machine instructions by valgrind's callgrind rather than timed. On this
-// project's 2-core VM, timings of the same code swing by 10-30% between runs (steal, the other
-// core's load), far more than one change to the request path moves them; an instruction count
-// is the same from one run to the next whatever else the machine does, so two versions can be
-// told apart by a few microseconds' worth of work. It is not a time: cache misses, branch
-// mispredictions and waits do not show, so a change is still confirmed with `npm run bench`.
+// project's 2-core VM, timings swing by 10-30% between runs with the machine's load (steal, the
+// other core); a count does not depend on what else the machine does. It is not a time either:
+// cache misses, branch mispredictions and waits do not show, so a change is still confirmed with
+// `npm run bench`. Counts still vary: V8 optimizes on background threads, so when optimized code
+// arrives differs from run to run, and GC lands in one phase or another. So, as bench/compare.ts
+// does, every side runs in the same process and the phases alternate.
 //
 // The working tree (and <ref>, when given, checked out as bench/compare.ts does) is compiled;
-// one PostgreSQL database is seeded as for bench/compare.ts; each side then runs in a node
-// process of its own under callgrind (both at once: counts do not depend on timing), which
-// builds the two apps ("auth": an EDITOR token; "open": AppOptions.openAccess), warms both up
-// and sends INSTRUCTIONS_ROUNDS rounds of INSTRUCTIONS_REQUESTS requests to each, alternating
-// (bench/instructions-child.ts). Counts are the gateway's main thread's (its share of GC
-// included), as bench/compare.ts times it; PostgreSQL runs outside it and is not counted.
+// one PostgreSQL database is seeded as for bench/compare.ts; one node process under callgrind
+// builds each side's two apps ("auth": an EDITOR token; "open": AppOptions.openAccess), warms
+// them up and sends INSTRUCTIONS_ROUNDS rounds of INSTRUCTIONS_REQUESTS requests to each,
+// alternating sides and apps (bench/instructions-child.ts). Counts are the gateway's main
+// thread's (its share of GC included), as bench/compare.ts times it; PostgreSQL runs outside
+// it and is not counted.
 //
-// Knobs: INSTRUCTIONS_ROUNDS=3  INSTRUCTIONS_REQUESTS=200  INSTRUCTIONS_WARMUP=500
+// Knobs: INSTRUCTIONS_ROUNDS=4  INSTRUCTIONS_REQUESTS=200  INSTRUCTIONS_WARMUP=500
 // INSTRUCTIONS_CONCURRENCY=1 (one request at a time: how concurrent requests interleave, and so
 // how much work a turn of the event loop or a DataLoader batch does, would depend on timing)
 // BENCH_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres
-// Needs valgrind (Debian's package). Takes a few minutes: node runs ~50x slower under callgrind.
+// Needs valgrind (Debian's package). About 6 minutes with a ref (node runs ~50x slower under callgrind).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import type { ChildPhase } from './instructions-child';
 import { BUILD_DIR, bundle, buildSides, intEnv, withComparisonDatabase } from './sides';
 
 const settings = {
-  rounds: intEnv('INSTRUCTIONS_ROUNDS', 3),
+  rounds: intEnv('INSTRUCTIONS_ROUNDS', 4),
   requests: intEnv('INSTRUCTIONS_REQUESTS', 200),
   warmup: intEnv('INSTRUCTIONS_WARMUP', 500),
   concurrency: intEnv('INSTRUCTIONS_CONCURRENCY', 1),
@@ -36,21 +38,21 @@ const settings = {
 const PHASE_MARK = 'node::os::GetHostname*';
 
 interface Phase {
-  /** gc: the collection between two measured phases (bench/instructions-child.ts). */
-  mode: 'auth' | 'open' | 'gc';
+  side: string;
+  mode: 'auth' | 'open';
   /** Instructions per request. */
   perRequest: number;
   /** Of which the main thread's garbage collections (V8's Heap::CollectGarbage, inclusive). */
   gcPerRequest: number;
 }
 
-/** One side under callgrind: its phases, in the order the child ran them. */
-async function countSide(name: string, sideFile: string, childFile: string, child: object): Promise<Phase[]> {
-  const outDir = path.join(BUILD_DIR, 'callgrind', name.replace(/\W+/g, '-'));
+/** Every side in one node process under callgrind: the measured phases, in the order they ran. */
+async function countPhases(childFile: string, child: object): Promise<Phase[]> {
+  const outDir = path.join(BUILD_DIR, 'callgrind');
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const args = ['--tool=callgrind', '--separate-threads=yes', `--dump-before=${PHASE_MARK}`, `--callgrind-out-file=${path.join(outDir, 'cg.%p')}`, process.execPath, '--expose-gc', childFile];
-  const env = { ...process.env, NODE_ENV: 'production', INSTRUCTIONS_CHILD: JSON.stringify({ ...child, sideFile }) };
+  const env = { ...process.env, NODE_ENV: 'production', INSTRUCTIONS_CHILD: JSON.stringify(child) };
   const stdout = await new Promise<string>((resolve, reject) => {
     const proc = spawn('valgrind', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -58,26 +60,28 @@ async function countSide(name: string, sideFile: string, childFile: string, chil
     proc.stdout.on('data', (chunk) => (out += chunk));
     proc.stderr.on('data', (chunk) => (err += chunk));
     proc.on('error', reject);
-    proc.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${name}: valgrind exited with ${code}\n${out.slice(-3000)}\n${err.slice(-2000)}`))));
+    proc.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`valgrind exited with ${code}\n${out.slice(-3000)}\n${err.slice(-2000)}`))));
   });
-  const modes = JSON.parse(stdout.trim().split('\n').pop() ?? '[]') as Phase['mode'][];
+  const marked = JSON.parse(stdout.trim().split('\n').pop() ?? '[]') as ChildPhase[];
   // The main thread's counts (thread 1), which bound the gateway's throughput as its CPU time
   // does in bench/compare.ts; V8's compiler and GC helper threads are left out (the first
   // phases would otherwise count the warm-up's late compilations).
   // cg.<pid>.<n>-01, in order: start-up (pino calls os.hostname() too, once per app) and warm-up,
-  // then one per phase; the last phase ends at the last mark.
+  // then one per marked phase; the last phase ends at the last mark.
   const dumps = readdirSync(outDir)
     .map((file) => /^cg\.\d+\.(\d+)-01$/.exec(file))
     .filter((match) => match !== null)
     .map((match) => ({ part: Number(match[1]), file: path.join(outDir, match[0]) }))
     .sort((a, b) => a.part - b.part);
-  if (modes.length === 0 || dumps.length <= modes.length) throw new Error(`${name}: ${dumps.length} callgrind dumps for ${modes.length} phases`);
-  const phases = dumps.slice(-modes.length);
-  return modes.map((mode, i) => {
-    if (mode === 'gc') return { mode, perRequest: 0, gcPerRequest: 0 };
-    const { total, gc } = countsOf(phases[i].file);
-    return { mode, perRequest: total / settings.requests, gcPerRequest: gc / settings.requests };
+  if (marked.length === 0 || dumps.length <= marked.length) throw new Error(`${dumps.length} callgrind dumps for ${marked.length} phases`);
+  const parts = dumps.slice(-marked.length);
+  const phases: Phase[] = [];
+  marked.forEach((phase, i) => {
+    if (!phase) return; // the collection between two phases
+    const { total, gc } = countsOf(parts[i].file);
+    phases.push({ ...phase, perRequest: total / settings.requests, gcPerRequest: gc / settings.requests });
   });
+  return phases;
 }
 
 /** A dump's total, and the inclusive count of V8's collections in it (callgrind_annotate). */
@@ -94,10 +98,10 @@ const thousands = (n: number) => `${(n / 1000).toFixed(1)}k`;
 async function main() {
   const files = buildSides(process.argv[2]);
   const childFile = bundle(path.join(__dirname, 'instructions-child.ts'), path.join(BUILD_DIR, 'instructions-child.js'));
-  const results = await withComparisonDatabase(settings.postgresUrl, (databaseUrl, dataset) => {
-    const child = { databaseUrl, ownerUserId: dataset.ownerUserId, token: dataset.token, boardIds: dataset.boardIds, ...settings };
-    return Promise.all(Object.entries(files).map(async ([name, file]) => ({ name, phases: await countSide(name, file, childFile, child) })));
-  });
+  const phases = await withComparisonDatabase(settings.postgresUrl, (databaseUrl, dataset) =>
+    countPhases(childFile, { sides: files, databaseUrl, ownerUserId: dataset.ownerUserId, token: dataset.token, boardIds: dataset.boardIds, ...settings }),
+  );
+  const results = Object.keys(files).map((name) => ({ name, phases: phases.filter((phase) => phase.side === name) }));
 
   console.log(`main-thread instructions per request (callgrind; ${settings.rounds} rounds of ${settings.requests} requests per app, ${settings.concurrency} at a time)`);
   // GC is where runs of the same code differ most (which phase a collection falls in): the

@@ -93,6 +93,12 @@ export async function openApps(file: string, databaseUrl: string, ownerUserId: s
     LOG_LEVEL: 'error',
     REDIS_URL: '',
     SEED_DEMO_DATA: 'false',
+    // The background jobs (webhook outbox, leaked-token reports, expiry notices) poll the
+    // database every few seconds whatever the load: four apps in one process, slowed down 50x
+    // under callgrind, counted a dozen of those polls into each phase.
+    WEBHOOK_POLL_SECONDS: '3600',
+    LEAK_REPORTS_CHECK_SECONDS: '3600',
+    TOKEN_EXPIRY_CHECK_SECONDS: '86400',
   });
   const database = await code.openDatabase({ databaseUrl, dataDir: '', poolSize: 10, migrate: false });
   const auth = code.createApp(config, database);
