@@ -104,8 +104,8 @@ async function main() {
   const results = Object.keys(files).map((name) => ({ name, phases: phases.filter((phase) => phase.side === name) }));
 
   console.log(`main-thread instructions per request (callgrind; ${settings.rounds} rounds of ${settings.requests} requests per app, ${settings.concurrency} at a time)`);
-  // GC is where runs of the same code differ most (which phase a collection falls in): the
-  // difference without it is the steadier figure for a change to the request path.
+  // Which phase a collection falls in is one reason phases of the same code differ, so the
+  // difference is also given without GC; it still varies (V8's tiering), by less.
   console.log('side           auth      open      auth-open  of which GC  without GC   open/auth   (auth/open of each round)');
   const means: Record<string, Record<'auth' | 'open', { all: number; gc: number }>> = {};
   for (const { name, phases } of results) {
