@@ -29,7 +29,6 @@ const settings = {
   rounds: intEnv('COMPARE_ROUNDS', 20),
   requests: intEnv('COMPARE_REQUESTS', 1_000),
   concurrency: intEnv('COMPARE_CONCURRENCY', 10),
-  postgresUrl: process.env.BENCH_POSTGRES_URL || 'postgresql://postgres@127.0.0.1:5432/postgres',
 };
 
 const median = (values: number[]) => {
@@ -57,7 +56,7 @@ async function main() {
   if (!ref) throw new Error('usage: npm run bench:compare -- <git ref> (compared with the working tree)');
   const files = buildSides(ref);
   const sides: Side[] = [];
-  await withComparisonDatabase(settings.postgresUrl, async (databaseUrl, dataset) => {
+  await withComparisonDatabase(async (databaseUrl, dataset) => {
     try {
       for (const [name, file] of Object.entries(files)) sides.push({ name, apps: await openApps(file, databaseUrl, dataset.ownerUserId), samples: { auth: [], open: [] } });
       const run = (side: Side, mode: 'auth' | 'open') => drive(side.apps[mode], mode === 'auth' ? dataset.token : null, dataset.boardIds, settings.requests, settings.concurrency);

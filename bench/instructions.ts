@@ -31,7 +31,6 @@ const settings = {
   requests: intEnv('INSTRUCTIONS_REQUESTS', 200),
   warmup: intEnv('INSTRUCTIONS_WARMUP', 500),
   concurrency: intEnv('INSTRUCTIONS_CONCURRENCY', 1),
-  postgresUrl: process.env.BENCH_POSTGRES_URL || 'postgresql://postgres@127.0.0.1:5432/postgres',
 };
 
 /** The node C++ function behind os.hostname(): the child calls it only at the end of each phase. */
@@ -98,7 +97,7 @@ const thousands = (n: number) => `${(n / 1000).toFixed(1)}k`;
 async function main() {
   const files = buildSides(process.argv[2]);
   const childFile = bundle(path.join(__dirname, 'instructions-child.ts'), path.join(BUILD_DIR, 'instructions-child.js'));
-  const phases = await withComparisonDatabase(settings.postgresUrl, (databaseUrl, dataset) =>
+  const phases = await withComparisonDatabase((databaseUrl, dataset) =>
     countPhases(childFile, { sides: files, databaseUrl, ownerUserId: dataset.ownerUserId, token: dataset.token, boardIds: dataset.boardIds, ...settings }),
   );
   const results = Object.keys(files).map((name) => ({ name, phases: phases.filter((phase) => phase.side === name) }));

@@ -11,7 +11,7 @@ import { BOARD_QUERY, UNREFUSING_LIMITS } from './workload';
 
 type AppModule = typeof import('./compare-entry');
 
-export const REPO_ROOT = path.resolve(__dirname, '..');
+const REPO_ROOT = path.resolve(__dirname, '..');
 export const BUILD_DIR = path.join(__dirname, '.build', 'compare');
 const ENTRY = path.join(__dirname, 'compare-entry.ts');
 
@@ -25,7 +25,7 @@ export function intEnv(name: string, fallback: number): number {
 }
 
 /** The side's sources compiled into one CommonJS file; packages stay in node_modules. */
-export function build(side: string, sourceRoot: string): string {
+function build(side: string, sourceRoot: string): string {
   const entry = path.join(sourceRoot, 'bench', 'compare-entry.ts');
   if (sourceRoot !== REPO_ROOT) {
     mkdirSync(path.dirname(entry), { recursive: true });
@@ -45,7 +45,7 @@ export function bundle(entry: string, outfile: string, cwd = REPO_ROOT): string 
 }
 
 /** `ref` as a source tree under bench/.build/compare, with the working tree's generated client. */
-export function checkout(ref: string): string {
+function checkout(ref: string): string {
   const root = path.join(BUILD_DIR, 'tree');
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
@@ -133,16 +133,19 @@ export async function drive(app: App, token: string | null, boardIds: string[], 
   await Promise.all(Array.from({ length: concurrency }, loop));
 }
 
+/** The server the in-process benchmarks make their database on (knob: BENCH_POSTGRES_URL). */
+const POSTGRES_URL = process.env.BENCH_POSTGRES_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
+
 /**
- * A database of its own on `postgresUrl`'s server, seeded (200 boards of 100 items, 1,000
+ * A database of its own on BENCH_POSTGRES_URL's server, seeded (200 boards of 100 items, 1,000
  * tokens), for `use`; dropped afterwards.
  */
-export async function withComparisonDatabase<T>(postgresUrl: string, use: (databaseUrl: string, dataset: Dataset) => Promise<T>): Promise<T> {
+export async function withComparisonDatabase<T>(use: (databaseUrl: string, dataset: Dataset) => Promise<T>): Promise<T> {
   const databaseName = `portcullis_compare_${process.pid}`;
-  const admin = new Client({ connectionString: postgresUrl });
+  const admin = new Client({ connectionString: POSTGRES_URL });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${databaseName}"`);
-  const url = new URL(postgresUrl);
+  const url = new URL(POSTGRES_URL);
   url.pathname = `/${databaseName}`;
   const databaseUrl = url.toString();
   try {
