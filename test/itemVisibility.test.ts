@@ -1,6 +1,7 @@
 // Items carry no type-level scope (a check per item of every page cost too much: issue 10).
 // Instead every way to an Item is checked where it hands items out:
-//   - Board.items returns an ItemConnection, whose type scope checks the page's places;
+//   - Board.items returns an ItemConnection, whose visibility check (src/schema/visibility.ts)
+//     checks the page's places;
 //   - item(id) (findVisible), createItem and updateItem (requireRoleOn) check in their resolvers.
 // This file pins both halves: the schema has no other field reaching an Item, and the
 // ItemConnection check does refuse a page holding an item outside the caller's reach.

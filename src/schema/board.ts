@@ -2,6 +2,7 @@
 import { placeOfBoard } from '../loaders';
 import { findVisible, locate, requireRoleOn } from './authorize';
 import { builder } from './builder';
+import { visibleOnly } from './visibility';
 import { Item, ItemConnection } from './item';
 import { connectionOf, oldestFirst, planPage } from './pagination';
 import { idSchema, nameSchema, textSchema } from './validation';
@@ -9,7 +10,7 @@ import { idSchema, nameSchema, textSchema } from './validation';
 const ITEMS = oldestFirst('Board.items');
 
 export const Board = builder.prismaObject('Board', {
-  authScopes: (board, ctx) => ctx.reach.canSee(placeOfBoard(board)),
+  isTypeOf: visibleOnly('Board', (board: { spaceId: string; organizationId: string; id: string }, ctx) => ctx.reach.canSee(placeOfBoard(board))),
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),

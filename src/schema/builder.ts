@@ -67,11 +67,11 @@ export const builder = new SchemaBuilder<{
     validationError: (failure) => badInput(failure.issues.map((issue) => issue.message).join('; ')),
   },
   scopeAuth: {
-    // A type's scopes (Organization, Space, Board: visible; ItemConnection: its page) run once
-    // per object where graphql-js checks its type, not again around each of its fields: a page
-    // of 20 items was 80 wrapped resolvers.
-    // A hidden object is one error at the field that returned it (issue 10: -25 KB allocated
-    // per board-and-items request, auth/open CPU 1.29 -> 1.21).
+    // A type's scopes (ApiToken: readToken) run once per object where graphql-js checks its
+    // type, not again around each of its fields, and a refused object is one error at the field
+    // that returned it (issue 10: -25 KB allocated per board-and-items request, auth/open CPU
+    // 1.29 -> 1.21). Visibility (Organization, Space, Board, ItemConnection) is checked the
+    // same way without scope-auth (src/schema/visibility.ts).
     runScopesOnType: true,
     // Synchronous: every check it answers is computed from the context, and a promise here made
     // the first object of each request wait a turn of microtasks for its scopes.
@@ -123,8 +123,8 @@ function parseDateTime(value: unknown): Date {
   return date;
 }
 
-// Any valid credential. Type scopes that are booleans (here, and the visibility of Organization,
-// Space, Board and ItemConnection) skip scope-auth's scope maps: the map of every scope built
-// for the request, a loader cache and a cache key per place, a bound loader per check (issue 10).
-builder.queryType({ authScopes: (_root, ctx) => ctx.principal.kind !== 'anonymous' });
+// Any valid credential: for Query fields, checked outside scope-auth (src/schema/visibility.ts);
+// for mutations, a type scope (a boolean: it skips scope-auth's scope maps), which the public
+// ones (signUp, logIn, exchangeFederatedToken, revokeLeakedTokens) skip.
+builder.queryType({});
 builder.mutationType({ authScopes: (_root, ctx) => ctx.principal.kind !== 'anonymous' });

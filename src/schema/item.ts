@@ -3,6 +3,7 @@ import { actorName } from '../auth/principal';
 import { placeOfItem } from '../loaders';
 import { findVisible, locate, requireRoleOn } from './authorize';
 import { builder } from './builder';
+import { visibleOnly } from './visibility';
 import { connectionOf, newestFirst, relationPageQuery, withSortKey } from './pagination';
 import { idSchema, nameSchema, textSchema } from './validation';
 
@@ -41,8 +42,9 @@ export const ItemConnection = builder.connectionObject({
   name: 'ItemConnection',
   // Each item row carries its board's place; a page is one board's, so one place to check.
   // connectionOf builds edges as an array of settled edges; anything else is refused.
-  authScopes: (connection, ctx) =>
+  isTypeOf: visibleOnly('ItemConnection', (connection: { edges: unknown }, ctx) =>
     Array.isArray(connection.edges) && ctx.reach.canSeeEach(connection.edges as readonly ItemEdge[], (edge) => placeOfItem(edge.node)),
+  ),
 });
 
 export const ItemUpdate = builder.prismaObject('ItemUpdate', {

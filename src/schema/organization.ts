@@ -12,6 +12,7 @@ import { ApiToken, ApiTokenConnection, ApiTokenFilter, apiTokenFilterWhere } fro
 import { AuditEvent, AuditEventConnection } from './audit';
 import { findVisible, locate, requireRoleOn } from './authorize';
 import { builder } from './builder';
+import { visibleOnly } from './visibility';
 import { RoleEnum } from './enums';
 import { connectionOf, newestFirst, oldestFirst, pageQuery, relationPageQuery, withSortKey } from './pagination';
 import { Space, SpaceConnection } from './space';
@@ -31,7 +32,7 @@ const ownerOnly = (operation: 'readMembers' | 'readOrganizationApiTokens' | 'rea
 
 export const Organization = builder.prismaObject('Organization', {
   // Defence in depth: whatever resolver returns an organization, it must be visible.
-  authScopes: (org, ctx) => ctx.reach.canSee({ organizationId: org.id }),
+  isTypeOf: visibleOnly('Organization', (org: { id: string }, ctx) => ctx.reach.canSee({ organizationId: org.id })),
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),

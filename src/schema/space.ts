@@ -4,6 +4,7 @@ import { placeOfSpace } from '../loaders';
 import { findVisible, locate, requireRoleOn } from './authorize';
 import { Board, BoardConnection } from './board';
 import { builder } from './builder';
+import { visibleOnly } from './visibility';
 import { RoleEnum } from './enums';
 import { connectionOf, oldestFirst, relationPageQuery, withSortKey } from './pagination';
 import { idSchema, nameSchema } from './validation';
@@ -11,7 +12,7 @@ import { idSchema, nameSchema } from './validation';
 const BOARDS = oldestFirst('Space.boards');
 
 export const Space = builder.prismaObject('Space', {
-  authScopes: (space, ctx) => ctx.reach.canSee(placeOfSpace(space)),
+  isTypeOf: visibleOnly('Space', (space: { id: string; organizationId: string }, ctx) => ctx.reach.canSee(placeOfSpace(space))),
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
