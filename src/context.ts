@@ -8,7 +8,7 @@ import type { LastUsedRecorder } from './auth/lastUsedRecorder';
 import { type Principal, scopeOf } from './auth/principal';
 import { createLoaders, type Loaders } from './loaders';
 import { Reach, grantsFromScope, grantsFromMemberships, narrowGrants, type Grant } from './auth/reach';
-import type { AbuseLimiter } from './limits/abuseLimiter';
+import type { AbuseLimiter, BudgetCharge } from './limits/abuseLimiter';
 import { recover, then, type MaybePromise } from './maybePromise';
 
 export interface Context {
@@ -23,6 +23,8 @@ export interface Context {
   readonly clientAddress: string;
   /** The abuse limits (null when they are turned off, for the benchmark's baseline). */
   readonly limiter: AbuseLimiter | null;
+  /** What the operation was charged, once it has run (for the RateLimit-* headers: src/limits/plugin.ts). */
+  budgetCharge: BudgetCharge | undefined;
 }
 
 export interface ContextDeps {
@@ -49,7 +51,7 @@ function contextOf(
   clientAddress: string,
   limiter: AbuseLimiter | null,
 ): Context {
-  return { principal, reach, prisma: deps.database.prisma, config: deps.config, lastUsed: deps.lastUsed, loaders: createLoaders(deps.database), request, clientAddress, limiter };
+  return { principal, reach, prisma: deps.database.prisma, config: deps.config, lastUsed: deps.lastUsed, loaders: createLoaders(deps.database), request, clientAddress, limiter, budgetCharge: undefined };
 }
 
 /** Each refused credential costs an argon2id verification: an address sending many waits. */

@@ -11,6 +11,7 @@ import type { Context } from '../context';
 import { isGraphiQLRequest } from '../server/graphiql';
 import { isConsolePageRequest } from '../server/console';
 import { budgetHeaders, type AbuseLimiter } from './abuseLimiter';
+import { setResponseHeaders } from '../server/responseHeaders';
 import type { ClientAddressOf } from './clientAddress';
 import { operationCosts, responseCost } from './cost';
 import { recover, then } from '../maybePromise';
@@ -47,6 +48,11 @@ export function pageLimitsPlugin(limiter: AbuseLimiter, clientAddressOf: ClientA
 
 export function abuseLimitsPlugin(limiter: AbuseLimiter): Plugin<Record<string, unknown>, Context> {
   return {
+    // Yoga's context is the server context it hands this hook (the request is not batched).
+    onResponse(payload) {
+      const charge = (payload.serverContext as Partial<Context>).budgetCharge;
+      if (charge) setResponseHeaders(payload, budgetHeaders(charge));
+    },
     // Synchronous while the counters answer synchronously (in memory): a hook that returns a
     // promise makes yoga wait a turn of microtasks before executing, and again before responding.
     onExecute({ args, setResultAndStopExecution }) {
@@ -65,15 +71,8 @@ export function abuseLimitsPlugin(limiter: AbuseLimiter): Plugin<Record<string, 
           const charged = limiter.chargeBudget(caller, responseCost(costs.response, result.data ?? null), requestedCost);
           return then(charged, (charge) => {
             const { cost, budget, remaining, resetInSeconds } = charge;
-            setResult({
-              ...result,
-              extensions: {
-                ...result.extensions,
-                complexity: { cost, requestedCost, budget, remaining, resetInSeconds },
-                // Yoga sets these on the response and leaves `http` out of the body.
-                http: { headers: budgetHeaders(charge) },
-              },
-            });
+            ctx.budgetCharge = charge;
+            setResult({ ...result, extensions: { ...result.extensions, complexity: { cost, requestedCost, budget, remaining, resetInSeconds } } });
           });
         },
       };
