@@ -2,6 +2,7 @@
 // so that its weak-map entry does not wait for a garbage collection.
 import { initContextCache } from '@pothos/core';
 import { RequestCache } from '@pothos/plugin-scope-auth';
+import type { Context } from '../src/context';
 import { builder } from '../src/schema/builder';
 import { buildWorld, mintToken, type World } from './helpers/factories';
 import { startTestApp, type TestApp } from './helpers/testApp';
@@ -28,8 +29,11 @@ async function send(query: string, serverContext: object) {
   return (await response.json()) as { data?: { apiTokens: { edges: unknown[] } }; errors?: unknown };
 }
 
+/** scope-auth's cache for this context (a new one when none is kept). */
+const cacheOf = (context: object) => RequestCache.fromContext(context as Context, builder);
+
 /** The scopes scope-auth holds for this context: computed during execution, absent from a new cache. */
-const scopesHeldFor = (context: object) => (RequestCache.fromContext(context, builder) as unknown as { scopes?: object }).scopes;
+const scopesHeldFor = (context: object) => (cacheOf(context) as unknown as { scopes?: object }).scopes;
 
 test('after a response whose execution ran scope-auth, its cache for that request is gone', async () => {
   const context = initContextCache();
@@ -42,6 +46,6 @@ test('after a response whose execution ran scope-auth, its cache for that reques
 
 test('the check above would see a cache left behind', () => {
   const context = { ...initContextCache(), principal: { kind: 'anonymous' } };
-  RequestCache.fromContext(context, builder).getScopes();
+  cacheOf(context).getScopes();
   expect(scopesHeldFor(context)).toBeDefined();
 });
