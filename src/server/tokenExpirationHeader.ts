@@ -11,17 +11,12 @@ import { setResponseHeaders } from './responseHeaders';
 export const TOKEN_EXPIRATION_HEADER = 'Portcullis-Token-Expiration';
 
 export function tokenExpirationHeaderPlugin(): Plugin<Record<string, unknown>, Context> {
-  const expiries = new WeakMap<Request, Date>();
   return {
-    onContextBuilding() {
-      return ({ context }) => {
-        const ctx = context as unknown as Context;
-        const expiresAt = ctx.principal ? principalToken(ctx.principal)?.expiresAt : null;
-        if (expiresAt) expiries.set(ctx.request, expiresAt);
-      };
-    },
+    // Yoga's context is the server context this hook is handed (requests are not batched); a
+    // refused credential never reaches it, so a 401 has no principal to read.
     onResponse(payload) {
-      const expiresAt = expiries.get(payload.request);
+      const { principal } = payload.serverContext as Partial<Context>;
+      const expiresAt = principal ? principalToken(principal)?.expiresAt : null;
       if (expiresAt) setResponseHeaders(payload, { [TOKEN_EXPIRATION_HEADER]: expiresAt.toISOString() });
     },
   };
