@@ -44,6 +44,20 @@ test('a window lasts 60 s from the first count, then the count starts from zero'
   expect(await counters.take('authFailures', 'k', 1, 1)).toEqual({ allowed: true, limit: 1, remaining: 0, resetMs: 60_000 });
 });
 
+test("one key's kinds keep windows of their own: each starts with its own first count", async () => {
+  const counters = memoryCounters();
+  await counters.take('requests', 'token:a', 1, 5);
+  jest.advanceTimersByTime(30_000);
+  await counters.add('budget', 'token:a', 7, 10);
+  jest.advanceTimersByTime(30_000);
+  // The requests window has ended; the budget's, begun 30 s later, has not.
+  expect(await counters.reached('requests', 'token:a', 5)).toEqual({ allowed: true, limit: 5, remaining: 5, resetMs: 60_000 });
+  expect(await counters.reached('budget', 'token:a', 10)).toEqual({ allowed: true, limit: 10, remaining: 3, resetMs: 30_000 });
+  // A give-back of one kind leaves the other alone.
+  await counters.giveBack('requests', 'token:a', 1);
+  expect(await counters.reached('budget', 'token:a', 10)).toMatchObject({ remaining: 3 });
+});
+
 test('giveBack returns what was taken (a successful logIn)', async () => {
   const counters = memoryCounters();
   await counters.take('logInFailures', 'k', 1, 1);

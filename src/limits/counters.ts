@@ -8,8 +8,10 @@
 //
 // In memory the counters answer synchronously (a promise per count, and the turn of microtasks
 // each hook of the request then waits, were most of what the limits cost a request: issue 10).
-// They are kept in an LRU map of at most MEMORY_KEYS windows, so a flood of new keys (client
-// addresses) cannot grow the process without bound; an evicted key starts a new window.
+// They are kept in an LRU map of at most MEMORY_KEYS keys, each with its windows by kind, so a
+// flood of new keys (client addresses) cannot grow the process without bound; an evicted key
+// starts new windows. Keyed by the caller's own key string, which a request passes again and
+// again (src/limits/abuseLimiter.ts): no "kind:key" string is built, and hashed, per count.
 //
 // If Redis cannot be reached, counting goes on in memory, per instance (the library's
 // "insurance" limiter): the gateway keeps serving and every limit still holds on each
@@ -23,7 +25,7 @@ import type { MaybePromise } from '../maybePromise';
 
 const WINDOW_SECONDS = 60;
 const WINDOW_MS = WINDOW_SECONDS * 1000;
-/** Windows kept in memory (about 100 bytes each). */
+/** Keys kept in memory (about 200 bytes each, with one or two windows). */
 const MEMORY_KEYS = 500_000;
 // The stores keep counts; limits are applied by `take`, never by the library.
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
@@ -77,18 +79,22 @@ interface Window {
   endsAt: number;
 }
 
+/** A key's windows, by kind. */
+type Windows = Partial<Record<CounterKind, Window>>;
+
 function memoryCounters(): Counters {
-  const windows = new LRUCache<string, Window>({ max: MEMORY_KEYS });
-  /** The key's window if it has one that has not ended. */
-  const liveWindow = (id: string, now: number): Window | undefined => {
-    const window = windows.get(id);
+  const keys = new LRUCache<string, Windows>({ max: MEMORY_KEYS });
+  /** The key's window of this kind if it has one that has not ended. */
+  const liveWindow = (kind: CounterKind, key: string, now: number): Window | undefined => {
+    const window = keys.get(key)?.[kind];
     return window && window.endsAt > now ? window : undefined;
   };
-  /** The key's window, a new one if it has none or its window has ended. */
+  /** The key's window of this kind, a new one if it has none or its window has ended. */
   const windowOf = (kind: CounterKind, key: string, now: number): Window => {
-    const id = `${kind}:${key}`;
-    let window = liveWindow(id, now);
-    if (!window) windows.set(id, (window = { count: 0, endsAt: now + WINDOW_MS }));
+    let windows = keys.get(key);
+    if (!windows) keys.set(key, (windows = {}));
+    let window = windows[kind];
+    if (!window || window.endsAt <= now) windows[kind] = window = { count: 0, endsAt: now + WINDOW_MS };
     return window;
   };
   return {
@@ -110,12 +116,12 @@ function memoryCounters(): Counters {
     },
     reached(kind, key, limit) {
       const now = Date.now();
-      const window = liveWindow(`${kind}:${key}`, now);
+      const window = liveWindow(kind, key, now);
       if (!window) return { allowed: limit > 0, limit, remaining: Math.max(limit, 0), resetMs: WINDOW_MS };
       return { allowed: window.count < limit, limit, remaining: Math.max(limit - window.count, 0), resetMs: window.endsAt - now };
     },
     giveBack(kind, key, amount) {
-      const window = liveWindow(`${kind}:${key}`, Date.now());
+      const window = liveWindow(kind, key, Date.now());
       if (window) window.count = Math.max(window.count - amount, 0);
     },
     health: () => ({ store: 'memory' }),
