@@ -58,6 +58,21 @@ test("one key's kinds keep windows of their own: each starts with its own first 
   expect(await counters.reached('budget', 'token:a', 10)).toMatchObject({ remaining: 3 });
 });
 
+test('the windows kept are bounded: a key weighs as many windows as it holds, and the least recently used go first', async () => {
+  const counters = createCounters({ redisUrl: undefined, keyPrefix: 'test:', logger: createLogger(testConfig(), { write: () => undefined }), memoryWindows: 6 });
+  const kinds = ['requests', 'authFailures', 'logInFailures', 'signUps', 'leakReports'] as const;
+  for (const kind of kinds) await counters.take(kind, 'address:a', 1, 9);
+  await counters.take('requests', 'address:b', 1, 9);
+  // Six windows: all still here.
+  for (const kind of kinds) expect(await counters.reached(kind, 'address:a', 9)).toMatchObject({ remaining: 8 });
+  expect(await counters.reached('requests', 'address:b', 9)).toMatchObject({ remaining: 8 });
+  // A seventh: the least recently used key (a, five windows) goes, and b stays.
+  await counters.take('requests', 'address:c', 1, 9);
+  for (const kind of kinds) expect(await counters.reached(kind, 'address:a', 9)).toMatchObject({ remaining: 9 });
+  expect(await counters.reached('requests', 'address:b', 9)).toMatchObject({ remaining: 8 });
+  expect(await counters.reached('requests', 'address:c', 9)).toMatchObject({ remaining: 8 });
+});
+
 test('giveBack returns what was taken (a successful logIn)', async () => {
   const counters = memoryCounters();
   await counters.take('logInFailures', 'k', 1, 1);

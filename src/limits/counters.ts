@@ -8,10 +8,11 @@
 //
 // In memory the counters answer synchronously (a promise per count, and the turn of microtasks
 // each hook of the request then waits, were most of what the limits cost a request: issue 10).
-// They are kept in an LRU map of at most MEMORY_KEYS keys, each with its windows by kind, so a
-// flood of new keys (client addresses) cannot grow the process without bound; an evicted key
-// starts new windows. Keyed by the caller's own key string, which a request passes again and
-// again (src/limits/abuseLimiter.ts): no "kind:key" string is built, and hashed, per count.
+// They are kept in an LRU map of keys, each with its windows by kind, holding at most
+// MEMORY_WINDOWS windows, so a flood of new keys (client addresses) cannot grow the process
+// without bound; an evicted key starts new windows. Keyed by the caller's own key string, which
+// a request passes again and again (src/limits/abuseLimiter.ts): no "kind:key" string is built,
+// and hashed, per count.
 //
 // If Redis cannot be reached, counting goes on in memory, per instance (the library's
 // "insurance" limiter): the gateway keeps serving and every limit still holds on each
@@ -25,8 +26,8 @@ import type { MaybePromise } from '../maybePromise';
 
 const WINDOW_SECONDS = 60;
 const WINDOW_MS = WINDOW_SECONDS * 1000;
-/** Keys kept in memory (about 200 bytes each, with one or two windows). */
-const MEMORY_KEYS = 500_000;
+/** Windows kept in memory (about 350 bytes each with its key, measured for keys of one window). */
+const MEMORY_WINDOWS = 500_000;
 // The stores keep counts; limits are applied by `take`, never by the library.
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
@@ -66,10 +67,12 @@ export interface CountersOptions {
   redisUrl: string | undefined;
   keyPrefix: string;
   logger: Logger;
+  /** In memory: how many windows are kept (default MEMORY_WINDOWS). */
+  memoryWindows?: number;
 }
 
 export function createCounters(options: CountersOptions): Counters {
-  return options.redisUrl ? redisCounters(options.redisUrl, options) : memoryCounters();
+  return options.redisUrl ? redisCounters(options.redisUrl, options) : memoryCounters(options.memoryWindows ?? MEMORY_WINDOWS);
 }
 
 /** A key's count in the window that started with its first use. */
@@ -82,8 +85,9 @@ interface Window {
 /** A key's windows, by kind. */
 type Windows = Partial<Record<CounterKind, Window>>;
 
-function memoryCounters(): Counters {
-  const keys = new LRUCache<string, Windows>({ max: MEMORY_KEYS });
+function memoryCounters(maxWindows: number): Counters {
+  // Each key weighs as many windows as it holds (set again when it gains a kind).
+  const keys = new LRUCache<string, Windows>({ maxSize: maxWindows, sizeCalculation: (windows) => Math.max(Object.keys(windows).length, 1) });
   /** The key's window of this kind if it has one that has not ended. */
   const liveWindow = (kind: CounterKind, key: string, now: number): Window | undefined => {
     const window = keys.get(key)?.[kind];
@@ -91,11 +95,14 @@ function memoryCounters(): Counters {
   };
   /** The key's window of this kind, a new one if it has none or its window has ended. */
   const windowOf = (kind: CounterKind, key: string, now: number): Window => {
-    let windows = keys.get(key);
-    if (!windows) keys.set(key, (windows = {}));
-    let window = windows[kind];
-    if (!window || window.endsAt <= now) windows[kind] = window = { count: 0, endsAt: now + WINDOW_MS };
-    return window;
+    const windows = keys.get(key);
+    const window = windows?.[kind];
+    if (window && window.endsAt > now) return window;
+    const fresh: Window = { count: 0, endsAt: now + WINDOW_MS };
+    // A new kind makes the key weigh more: a new object, since lru-cache sizes a value when it changes.
+    if (windows && window) windows[kind] = fresh;
+    else keys.set(key, { ...windows, [kind]: fresh });
+    return fresh;
   };
   return {
     take(kind, key, amount, limit) {
