@@ -1,7 +1,7 @@
-// Graceful shutdown of the real process (tsx src/server.ts): on SIGTERM the request in flight
-// finishes with 200, new connections are refused, idle keep-alive connections are closed, and
-// the process exits 0; a request still unfinished after SHUTDOWN_TIMEOUT_MS is cut off and the
-// process still exits 0.
+// Graceful shutdown of the real process (node --import tsx src/server.ts, as npm start runs it):
+// on SIGTERM the request in flight finishes with 200, new connections are refused, idle
+// keep-alive connections are closed, and the process exits 0; a request still unfinished after
+// SHUTDOWN_TIMEOUT_MS is cut off and the process still exits 0.
 //
 // A request is made "in flight" deterministically, with no test-only code in the app: it is
 // sent with `Expect: 100-continue` and its body held back. The server answers `100 Continue`

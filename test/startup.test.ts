@@ -3,7 +3,7 @@
 // second start on the same data keeps the data without printing a token again.
 import { spawn } from 'node:child_process';
 import { testDatabaseUrl } from './helpers/testDatabase';
-import { freshDatabase, killLeftoverServers, postGraphQL as post, root, startServer, stopServer as stop, tsx } from './helpers/serverProcess';
+import { SERVER_COMMAND, freshDatabase, killLeftoverServers, postGraphQL as post, root, startServer, stopServer as stop } from './helpers/serverProcess';
 
 afterEach(killLeftoverServers);
 
@@ -60,7 +60,7 @@ describe(`npm start on a fresh ${testDatabaseUrl() ? 'PostgreSQL database' : 'PG
 });
 
 test('a bad configuration value stops start-up with a message naming the variable', async () => {
-  const child = spawn(tsx, ['src/server.ts'], { cwd: root, env: { ...process.env, PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, SERVER_COMMAND, { cwd: root, env: { ...process.env, PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (c) => (output += c));
   child.stderr.on('data', (c) => (output += c));

@@ -527,9 +527,7 @@ describe('the outbox survives a restart of the server process', () => {
         session,
       );
       const signingSecret = created.body.data.createWebhook.signingSecret as string;
-      // (Its exit code is test/shutdown.test.ts's business; on a loaded machine tsx may SIGKILL its
-      // child when the child is slow to acknowledge the relayed signal, exit code 143: a crash,
-      // which the outbox must survive just the same.)
+      // (Its exit code is test/shutdown.test.ts's business.)
       await stopServer(first);
       expect(receiver.at(path)).toEqual([]);
 

@@ -1,4 +1,4 @@
-// The server as a process, the way `npm start` runs it (tsx src/server.ts), on a fresh
+// The server as a process, the way `npm start` runs it (node --import tsx src/server.ts), on a fresh
 // database: start it, read its output, signal it, and make sure none is left running.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -7,7 +7,6 @@ import path from 'node:path';
 import { TEMPLATE_ENV, adminQuery, testDatabaseUrl, withDatabaseName } from './testDatabase';
 
 export const root = path.resolve(__dirname, '..', '..');
-export const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -21,6 +20,12 @@ export interface ServerProcess {
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
 }
 
+/**
+ * node's arguments for the server, as `npm start` gives them: one process, so that a signal
+ * reaches the server itself (the tsx command would run it in a child of its own).
+ */
+export const SERVER_COMMAND = ['--import', 'tsx', 'src/server.ts'];
+
 const children = new Set<ChildProcess>();
 
 /** For afterEach: a failed test must not leave a server running (jest would wait for it). */
@@ -29,9 +34,9 @@ export function killLeftoverServers() {
   children.clear();
 }
 
-/** Starts `tsx src/server.ts` on an ephemeral port; resolves once it listens. */
+/** Starts `node --import tsx src/server.ts` on an ephemeral port; resolves once it listens. */
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(tsx, ['src/server.ts'], {
+  const child = spawn(process.execPath, SERVER_COMMAND, {
     cwd: root,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
