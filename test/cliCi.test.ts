@@ -197,8 +197,9 @@ describe('portcullis ci token', () => {
     expect(issuerDown.stderr).toMatch(/could not answer: The keys of the issuer http:\/\/127\.0\.0\.1:\d+ could not be fetched: .*Try again shortly\. \(SERVICE_UNAVAILABLE\)/);
   });
 
-  // The gateway as `npm start` runs it (node --import tsx; Node loads jose itself): the whole path from a
-  // fresh process, FEDERATION_ISSUERS and FEDERATION_ALLOW_INSECURE_LOOPBACK read from the environment.
+  // The gateway as `npm start` runs it (node --import tsx; Node loads jose itself): the whole path
+  // from a fresh process, FEDERATION_ISSUERS and FEDERATION_ALLOW_INSECURE_LOOPBACK read from the
+  // environment.
   it('works against the server process, configured by FEDERATION_ISSUERS', async () => {
     const database = await migratedDatabase();
     try {

@@ -5,8 +5,9 @@ import { createCounters } from '../src/limits/counters';
 import { createLogger } from '../src/server/logging';
 import { testConfig } from './helpers/testApp';
 
-/** The store without REDIS_URL: windows in this process's memory (an LRU map). */
-const memoryCounters = () => createCounters({ redisUrl: undefined, keyPrefix: 'test:', logger: createLogger(testConfig(), { write: () => undefined }) });
+/** The store without REDIS_URL: windows in this process's memory (an LRU map), at most `memoryWindows` of them. */
+const memoryCounters = (memoryWindows?: number) =>
+  createCounters({ redisUrl: undefined, keyPrefix: 'test:', logger: createLogger(testConfig(), { write: () => undefined }), memoryWindows });
 
 beforeEach(() => jest.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') }));
 afterEach(() => jest.useRealTimers());
@@ -59,7 +60,7 @@ test("one key's kinds keep windows of their own: each starts with its own first 
 });
 
 test('the windows kept are bounded: a key weighs as many windows as it holds, and the least recently used go first', async () => {
-  const counters = createCounters({ redisUrl: undefined, keyPrefix: 'test:', logger: createLogger(testConfig(), { write: () => undefined }), memoryWindows: 6 });
+  const counters = memoryCounters(6);
   const kinds = ['requests', 'authFailures', 'logInFailures', 'signUps', 'leakReports'] as const;
   for (const kind of kinds) await counters.take(kind, 'address:a', 1, 9);
   await counters.take('requests', 'address:b', 1, 9);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { testDatabaseUrl } from './helpers/testDatabase';
+import { SERVER_COMMAND, root } from './helpers/serverProcess';
 
 const onPglite = !testDatabaseUrl();
 const suite = onPglite ? describe : describe.skip;
@@ -15,7 +16,6 @@ const title = onPglite
   ? 'PGlite keeps every acknowledged write when the server is killed (SIGKILL)'
   : 'PGlite durability (skipped: TEST_DATABASE_URL is set; this is about the embedded PGlite data directory)';
 
-const root = path.resolve(__dirname, '..');
 
 const WRITERS = 3;
 const MAX_WRITES_PER_WRITER = 300;
@@ -31,9 +31,9 @@ interface Running {
 const children = new Set<ChildProcess>();
 
 function startServer(dataDir: string): Promise<Running> {
-  // `node --import tsx`, not node_modules/.bin/tsx: the tsx command runs the server in a child
-  // process, so a SIGKILL would hit only the wrapper and leave the server (and PGlite) running.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  // One process, as npm start runs it: under the tsx command a SIGKILL would hit only the wrapper
+  // and leave the server (and PGlite) running.
+  const child = spawn(process.execPath, SERVER_COMMAND, {
     cwd: root,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATA_DIR: dataDir, SEED_DEMO_DATA: 'true', NODE_ENV: 'development' },
     stdio: ['ignore', 'pipe', 'pipe'],

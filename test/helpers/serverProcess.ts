@@ -1,5 +1,5 @@
-// The server as a process, the way `npm start` runs it (node --import tsx src/server.ts), on a fresh
-// database: start it, read its output, signal it, and make sure none is left running.
+// The server as a process, the way `npm start` runs it (node --import tsx src/server.ts), on a
+// fresh database: start it, read its output, signal it, and make sure none is left running.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
