@@ -96,7 +96,7 @@ describe('Authorization: one credential per request', () => {
   });
 
   test('one header with two credentials: HTTP 400 BAD_USER_INPUT', async () => {
-    for (const authorization of [`Bearer ${user.token}, Bearer ${user.token}`, `Bearer ${user.token} ${user.token}`, `Bearer ${user.token},`, `Bearer ${user.token}, Basic abc`]) {
+    for (const authorization of [`Bearer ${user.token}, Bearer ${user.token}`, `Bearer ${user.token} ${user.token}`, `Bearer ${user.token}\t \t${user.token}`, `Bearer ${user.token},`, `Bearer ${user.token}, Basic abc`]) {
       const res = await t.gqlWithHeader(VIEWER, authorization);
       expect(res.status).toBe(400);
       expect(errorCodes(res)).toEqual(['BAD_USER_INPUT']);

@@ -6,6 +6,12 @@
 import type { IncomingMessage } from 'node:http';
 import { badRequest } from '../errors';
 
+/**
+ * Two runs of spaces or tabs with something between them: a third part. A test rather than a
+ * split, which built an array of parts on every request (that line: 192 profile ticks, then 79; issue 10).
+ */
+const MORE_THAN_TWO_PARTS = /[ \t][^ \t]+[ \t]/;
+
 const oneCredential = 'Send one credential: a single Authorization header holding "Bearer <token>".';
 
 export function authorizationOf(serverContext: object, request: Request): string | null {
@@ -14,7 +20,7 @@ export function authorizationOf(serverContext: object, request: Request): string
   const authorization = request.headers.get('authorization');
   if (authorization == null) return null;
   // A scheme and one token: a comma (a list of credentials) or a third part is a second credential.
-  if (authorization.includes(',') || authorization.trim().split(/[ \t]+/).length > 2) {
+  if (authorization.includes(',') || MORE_THAN_TWO_PARTS.test(authorization.trim())) {
     throw badRequest(`The Authorization header holds more than one credential. ${oneCredential}`);
   }
   return authorization;
