@@ -77,6 +77,9 @@ function covers(grant: Grant, place: Place): boolean {
   return true;
 }
 
+/** One empty map for every Reach without blocked organizations, not a new one per request. */
+const NONE_BLOCKED: ReadonlyMap<string, string> = new Map();
+
 export class Reach {
   private grants: readonly Grant[];
 
@@ -86,7 +89,7 @@ export class Reach {
    */
   constructor(
     grants: readonly Grant[],
-    private readonly blocked: ReadonlyMap<string, string> = new Map(),
+    private readonly blocked: ReadonlyMap<string, string> = NONE_BLOCKED,
   ) {
     this.grants = blocked.size ? grants.filter((g) => !blocked.has(g.organizationId)) : grants;
   }
