@@ -8,7 +8,8 @@ import { badRequest } from '../errors';
 
 /**
  * Two runs of spaces or tabs with something between them: a third part. A test rather than a
- * split, which built an array of parts on every request (that line: 192 profile ticks, then 79; issue 10).
+ * split, which built an array of parts on every request (that line: 192 ticks of the CPU
+ * profile, then 79; issue 10).
  */
 const MORE_THAN_TWO_PARTS = /[ \t][^ \t]+[ \t]/;
 
