@@ -16,7 +16,6 @@ const title = onPglite
   ? 'PGlite keeps every acknowledged write when the server is killed (SIGKILL)'
   : 'PGlite durability (skipped: TEST_DATABASE_URL is set; this is about the embedded PGlite data directory)';
 
-
 const WRITERS = 3;
 const MAX_WRITES_PER_WRITER = 300;
 /** The kill comes this long after the first acknowledged write. */
